@@ -1,0 +1,1 @@
+// HearthKernelsAVX512 module

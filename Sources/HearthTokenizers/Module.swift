@@ -1,0 +1,1 @@
+// HearthTokenizers module

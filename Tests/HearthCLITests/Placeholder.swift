@@ -1,0 +1,2 @@
+import XCTest
+final class PlaceholderHearthCLITests: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }

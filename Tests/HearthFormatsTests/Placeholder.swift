@@ -1,0 +1,2 @@
+import XCTest
+final class PlaceholderHearthFormatsTests: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }

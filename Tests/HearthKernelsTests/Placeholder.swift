@@ -1,0 +1,2 @@
+import XCTest
+final class PlaceholderHearthKernelsTests: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }

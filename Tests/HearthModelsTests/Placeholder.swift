@@ -1,0 +1,2 @@
+import XCTest
+final class PlaceholderHearthModelsTests: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }

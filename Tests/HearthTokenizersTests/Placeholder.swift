@@ -1,0 +1,2 @@
+import XCTest
+final class PlaceholderHearthTokenizersTests: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }
