@@ -1,0 +1,95 @@
+import Foundation
+import HearthModels
+import HearthTokenizers
+
+/// Options for one generation.
+public struct GenerateOptions: Sendable {
+    public var sampling = SamplingOptions()
+    /// nil or negative: until an end-of-generation token or a full context (Ollama's -1).
+    public var numPredict: Int? = nil
+    /// How many top alternatives to report per token (0 = none).
+    public var topLogprobs: Int = 0
+    /// Whether to compute log-probabilities at all (costs one pass over the vocabulary per token).
+    public var logprobs: Bool = false
+
+    public init() {}
+}
+
+/// One generated token, as it streams out.
+public struct GeneratedToken: Sendable {
+    public var id: Int32
+    /// The token's own bytes, as text (may hold a replacement character if it splits a UTF-8 sequence).
+    public var piece: String
+    /// Text that became complete with this token (never half a UTF-8 character).
+    public var text: String
+    public var logprob: Float?
+    public var topLogprobs: [(token: Int32, piece: String, logprob: Float)]
+}
+
+/// Timings in Ollama's terms.
+public struct GenerationStats: Sendable {
+    public var promptTokens = 0
+    public var promptDuration: Double = 0
+    public var generatedTokens = 0
+    public var generateDuration: Double = 0
+    /// "stop" (end-of-generation token) or "length" (limit or full context).
+    public var doneReason = "stop"
+}
+
+/// Runs prompt → tokens for one sequence at a time on a loaded model (the server's scheduler batches many).
+public final class Generator {
+    public let loaded: LoadedModel
+    public let cache: KVCache
+    public let contextSize: Int
+
+    public init(_ loaded: LoadedModel, contextSize: Int) {
+        self.loaded = loaded
+        self.contextSize = contextSize
+        cache = loaded.model.makeCache(capacity: contextSize)
+    }
+
+    /// Generates after `prompt`, calling `onToken` for each token; return false from it to stop early.
+    public func generate(prompt: [Int32], options: GenerateOptions,
+                         onToken: (GeneratedToken) throws -> Bool) throws -> GenerationStats {
+        let model = loaded.model, tok = loaded.tokenizer
+        guard !prompt.isEmpty else { throw EngineError.invalidOption("the prompt is empty") }
+        guard prompt.count < contextSize else {
+            throw EngineError.promptTooLong(tokens: prompt.count, context: contextSize)
+        }
+        cache.clear()
+        var stats = GenerationStats()
+        var sampler = Sampler(options.sampling)
+        var history = prompt
+        var detok = Detokenizer(tokenizer: tok)
+
+        let t0 = Date()
+        var logits = try model.forward(Batch.prompt(prompt), cache: cache)
+        stats.promptTokens = prompt.count
+        stats.promptDuration = Date().timeIntervalSince(t0)
+
+        let limit = (options.numPredict ?? -1) < 0 ? Int.max : (options.numPredict ?? 0)
+        var position = prompt.count
+        let t1 = Date()
+        stats.doneReason = "length"
+        while stats.generatedTokens < limit {
+            let row = logits.row(0)
+            let id = sampler.sample(row, history: history)
+            if tok.isEndOfGeneration(id) { stats.doneReason = "stop"; break }
+            var out = GeneratedToken(id: id, piece: tok.pieceText(id), text: detok.add(id), logprob: nil,
+                                     topLogprobs: [])
+            if options.logprobs || options.topLogprobs > 0 {
+                let lp = LogProbs(row)
+                out.logprob = lp.logprob(row, id)
+                out.topLogprobs = lp.top(row, options.topLogprobs).map { ($0.token, tok.pieceText($0.token), $0.logprob) }
+            }
+            stats.generatedTokens += 1
+            history.append(id)
+            guard try onToken(out) else { stats.doneReason = "stop"; break }
+            if stats.generatedTokens >= limit || position >= contextSize { break }
+            logits = try model.forward(Batch.prompt([id], start: position), cache: cache)
+            position += 1
+        }
+        stats.generateDuration = Date().timeIntervalSince(t1)
+        return stats
+    }
+}

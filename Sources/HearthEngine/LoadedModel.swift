@@ -1,0 +1,51 @@
+import Foundation
+import HearthFormats
+import HearthKernels
+import HearthModels
+import HearthTensors
+import HearthTokenizers
+
+/// Errors the engine raises for user-level problems (prompt too long, bad options).
+public enum EngineError: Error, CustomStringConvertible {
+    case promptTooLong(tokens: Int, context: Int)
+    case invalidOption(String)
+    case fileNotFound(String)
+
+    public var description: String {
+        switch self {
+        case .promptTooLong(let t, let c): return "the prompt is \(t) tokens, longer than the context of \(c) tokens"
+        case .invalidOption(let m): return m
+        case .fileNotFound(let p): return "\(p): no such file"
+        }
+    }
+}
+
+/// A model file opened and ready: the mmap'd weights, the architecture's forward pass, the tokenizer and the
+/// thread pool they compute on.
+public final class LoadedModel: @unchecked Sendable {
+    public let path: String
+    public let file: GGUFFile
+    public let model: LanguageModel
+    public let tokenizer: BPETokenizer
+    public let pool: ThreadPool
+    /// Wall time spent loading, in seconds.
+    public let loadDuration: Double
+
+    public init(path: String, threads: Int? = nil) throws {
+        let start = Date()
+        guard FileManager.default.fileExists(atPath: path) else { throw EngineError.fileNotFound(path) }
+        self.path = path
+        file = try GGUFFile(path: path)
+        pool = ThreadPool(threads: threads ?? ThreadPool.defaultThreadCount)
+        model = try ModelRegistry.load(file, pool: pool)
+        tokenizer = try BPETokenizer(metadata: { [file] in file.metadata($0) })
+        loadDuration = Date().timeIntervalSince(start)
+    }
+
+    /// Whether the model wants BOS before a prompt (`tokenizer.ggml.add_bos_token`).
+    public var addsBOS: Bool { tokenizer.addBOS }
+
+    public func tokenize(_ text: String, addSpecial: Bool = true, parseSpecial: Bool = true) -> [Int32] {
+        tokenizer.encode(text, addSpecial: addSpecial, parseSpecial: parseSpecial)
+    }
+}

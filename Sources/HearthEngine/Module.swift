@@ -1,1 +1,0 @@
-// HearthEngine module

@@ -1,1 +1,0 @@
-// HearthKernels module

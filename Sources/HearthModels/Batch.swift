@@ -1,0 +1,46 @@
+/// One forward pass's input: tokens from any number of sequences, as llama.cpp's `llama_batch`. A prompt's
+/// prefill is one batch; a decode step of eight streams is one batch of eight; mixes are fine.
+public struct Batch: Sendable {
+    public var tokens: [Int32] = []
+    public var positions: [Int32] = []
+    public var sequenceIds: [Int32] = []
+    public var wantsLogits: [Bool] = []
+
+    public init() {}
+
+    public var count: Int { tokens.count }
+    public var isEmpty: Bool { tokens.isEmpty }
+    public var logitCount: Int { wantsLogits.reduce(0) { $0 + ($1 ? 1 : 0) } }
+
+    public mutating func append(token: Int32, position: Int, sequence: Int32, wantsLogits: Bool) {
+        tokens.append(token)
+        positions.append(Int32(truncatingIfNeeded: position))
+        sequenceIds.append(sequence)
+        self.wantsLogits.append(wantsLogits)
+    }
+
+    /// A prompt for one sequence starting at `start`, logits for the last token only (or all when `allLogits`).
+    public static func prompt(_ tokens: [Int32], sequence: Int32 = 0, start: Int = 0, allLogits: Bool = false) -> Batch {
+        var b = Batch()
+        for (i, t) in tokens.enumerated() {
+            b.append(token: t, position: start + i, sequence: sequence, wantsLogits: allLogits || i == tokens.count - 1)
+        }
+        return b
+    }
+}
+
+/// Logits for the batch entries that asked for them, in batch order: row `i` belongs to the i-th such entry.
+public struct Logits: Sendable {
+    public let vocabSize: Int
+    public var values: [Float]
+    /// Batch index of each row.
+    public let batchIndices: [Int]
+
+    public init(vocabSize: Int, values: [Float], batchIndices: [Int]) {
+        self.vocabSize = vocabSize; self.values = values; self.batchIndices = batchIndices
+    }
+
+    public var rowCount: Int { batchIndices.count }
+
+    public func row(_ i: Int) -> ArraySlice<Float> { values[(i * vocabSize)..<((i + 1) * vocabSize)] }
+}

@@ -1,0 +1,207 @@
+import Foundation
+import HearthKernels
+import HearthTensors
+
+/// The llama architecture (Touvron et al. 2023), as llama.cpp builds it (src/models/llama.cpp): token
+/// embedding → per layer [RMSNorm → Q/K/V projections → RoPE (normal pairing) → grouped-query causal attention →
+/// output projection → residual → RMSNorm → SwiGLU FFN → residual] → final RMSNorm → output projection (tied to
+/// the embedding when `output.weight` is absent). SmolLM2 is a llama.
+public final class LlamaModel: LanguageModel, @unchecked Sendable {
+    struct Layer {
+        let attnNorm: UnsafePointer<Float>
+        let wq, wk, wv, wo: TensorView
+        let ffnNorm: UnsafePointer<Float>
+        let gate, up, down: TensorView
+    }
+
+    public let info: ModelInfo
+    let source: WeightSource
+    let pool: ThreadPool
+    let layers: [Layer]
+    let tokenEmbedding: TensorView
+    let outputNorm: UnsafePointer<Float>
+    let output: TensorView
+    let ropeDims: Int
+    let ropeBase: Float
+    let ropeScale: Float
+    let eps: Float
+    let ffnSize: Int
+    private let scratch = Scratch()
+
+    public init(source: WeightSource, pool: ThreadPool) throws {
+        let r = WeightReader(source: source)
+        let a = "llama"
+        let nLayer = try r.int("\(a).block_count")
+        let nEmbd = try r.int("\(a).embedding_length")
+        let nHead = try r.int("\(a).attention.head_count")
+        let nHeadKV = try r.int("\(a).attention.head_count_kv", default: nHead)
+        let nFF = try r.int("\(a).feed_forward_length")
+        guard nLayer > 0, nEmbd > 0, nHead > 0, nHeadKV > 0, nHead % nHeadKV == 0, nEmbd % nHead == 0, nFF > 0 else {
+            throw ModelError.invalidMetadata(source: source.sourceName, key: "\(a).attention.head_count",
+                expected: "positive sizes with head_count dividing embedding_length and a multiple of head_count_kv")
+        }
+        let headDim = try r.int("\(a).attention.key_length", default: nEmbd / nHead)
+        guard headDim > 0, headDim % 2 == 0, headDim <= 1024 else {
+            throw ModelError.invalidMetadata(source: source.sourceName, key: "\(a).attention.key_length",
+                                             expected: "an even head size ≤ 1024")
+        }
+        ropeDims = try r.int("\(a).rope.dimension_count", default: headDim)
+        guard ropeDims > 0, ropeDims <= headDim, ropeDims % 2 == 0 else {
+            throw ModelError.invalidMetadata(source: source.sourceName, key: "\(a).rope.dimension_count",
+                                             expected: "an even number ≤ head size \(headDim)")
+        }
+        ropeBase = try r.float("\(a).rope.freq_base", default: 10000)
+        let scaleType = source.metadata("\(a).rope.scaling.type")?.stringValue ?? "none"
+        let factor = try r.float("\(a).rope.scaling.factor", default: 0)
+        ropeScale = (scaleType == "linear" && factor > 0) ? 1 / factor : 1
+        eps = try r.float("\(a).attention.layer_norm_rms_epsilon", default: 1e-5)
+        ffnSize = nFF
+
+        tokenEmbedding = try r.tensor("token_embd.weight", [nEmbd, source.tensor("token_embd.weight")?.shape.last ?? 0])
+        let vocab = tokenEmbedding.rows
+        outputNorm = try r.f32Tensor("output_norm.weight", nEmbd)
+        output = try r.optionalTensor("output.weight", [nEmbd, vocab]) ?? tokenEmbedding
+        let qDim = nHead * headDim, kvDim = nHeadKV * headDim
+        layers = try (0..<nLayer).map { i in
+            let p = "blk.\(i)."
+            return Layer(attnNorm: try r.f32Tensor(p + "attn_norm.weight", nEmbd),
+                         wq: try r.tensor(p + "attn_q.weight", [nEmbd, qDim]),
+                         wk: try r.tensor(p + "attn_k.weight", [nEmbd, kvDim]),
+                         wv: try r.tensor(p + "attn_v.weight", [nEmbd, kvDim]),
+                         wo: try r.tensor(p + "attn_output.weight", [qDim, nEmbd]),
+                         ffnNorm: try r.f32Tensor(p + "ffn_norm.weight", nEmbd),
+                         gate: try r.tensor(p + "ffn_gate.weight", [nEmbd, nFF]),
+                         up: try r.tensor(p + "ffn_up.weight", [nEmbd, nFF]),
+                         down: try r.tensor(p + "ffn_down.weight", [nFF, nEmbd]))
+        }
+        for l in layers { for t in [l.wq, l.wk, l.wv, l.wo, l.gate, l.up, l.down] { try checkMatmulType(t, source) } }
+        try checkMatmulType(output, source)
+        let params = source.tensors.reduce(0) { $0 + $1.elementCount }
+        info = ModelInfo(architecture: a, layerCount: nLayer, embeddingSize: nEmbd, headCount: nHead,
+                         headCountKV: nHeadKV, headDim: headDim, vocabSize: vocab,
+                         trainedContext: try r.int("\(a).context_length", default: 2048), parameterCount: params)
+        self.source = source
+        self.pool = pool
+    }
+
+    public func makeCache(capacity: Int) -> KVCache {
+        KVCache(layers: info.layerCount, kvDim: info.headCountKV * info.headDim, capacity: capacity)
+    }
+
+    public func forward(_ batch: Batch, cache: KVCache) throws -> Logits {
+        let n = batch.count
+        guard n > 0 else { return Logits(vocabSize: info.vocabSize, values: [], batchIndices: []) }
+        guard batch.positions.count == n, batch.sequenceIds.count == n, batch.wantsLogits.count == n else {
+            throw ModelError.invalidBatch("tokens, positions, sequence ids and logit flags differ in length")
+        }
+        for (i, t) in batch.tokens.enumerated() where t < 0 || Int(t) >= info.vocabSize {
+            throw ModelError.invalidBatch("token \(i) has id \(t), outside the vocabulary (0..<\(info.vocabSize))")
+        }
+        try cache.prepare(batch)
+
+        let e = info.embeddingSize, hd = info.headDim
+        let qDim = info.headCount * hd, kvDim = info.headCountKV * hd
+        let x = scratch.get("x", n * e), xn = scratch.get("xn", n * e)
+        let q = scratch.get("q", n * qDim), k = scratch.get("k", n * kvDim), v = scratch.get("v", n * kvDim)
+        let att = scratch.get("att", n * qDim), tmp = scratch.get("tmp", n * e)
+        let gate = scratch.get("gate", n * ffnSize), up = scratch.get("up", n * ffnSize)
+        let half = ropeDims / 2
+        let cosT = scratch.get("cos", n * half), sinT = scratch.get("sin", n * half)
+
+        try getRows(tokenEmbedding, batch.tokens, x)
+        for i in 0..<n {
+            Ops.ropeAngles(position: Int(batch.positions[i]), dims: ropeDims, base: ropeBase, freqScale: ropeScale,
+                           cos: cosT + i * half, sin: sinT + i * half)
+        }
+        let slots = (0..<n).map { cache.slot(batch.sequenceIds[$0], Int(batch.positions[$0])) }
+
+        for (li, l) in layers.enumerated() {
+            Ops.rmsNorm(x, l.attnNorm, xn, n: e, rows: n, eps: eps)
+            matmul(l.wq, xn, nTokens: n, q, pool: pool)
+            matmul(l.wk, xn, nTokens: n, k, pool: pool)
+            matmul(l.wv, xn, nTokens: n, v, pool: pool)
+            let kc = cache.keys[li], vc = cache.values[li]
+            for i in 0..<n {
+                Ops.ropeNormal(q + i * qDim, heads: info.headCount, headDim: hd, dims: ropeDims,
+                               cos: cosT + i * half, sin: sinT + i * half)
+                Ops.ropeNormal(k + i * kvDim, heads: info.headCountKV, headDim: hd, dims: ropeDims,
+                               cos: cosT + i * half, sin: sinT + i * half)
+                (kc + slots[i] * kvDim).update(from: k + i * kvDim, count: kvDim)
+                (vc + slots[i] * kvDim).update(from: v + i * kvDim, count: kvDim)
+            }
+            attention(batch: batch, cache: cache, layer: li, q: q, out: att)
+            matmul(l.wo, att, nTokens: n, tmp, pool: pool)
+            Ops.add(x, tmp, n * e)
+
+            Ops.rmsNorm(x, l.ffnNorm, xn, n: e, rows: n, eps: eps)
+            matmul(l.gate, xn, nTokens: n, gate, pool: pool)
+            matmul(l.up, xn, nTokens: n, up, pool: pool)
+            Ops.swiglu(gate, up, n * ffnSize)
+            matmul(l.down, gate, nTokens: n, tmp, pool: pool)
+            Ops.add(x, tmp, n * e)
+        }
+        return finalLogits(batch: batch, x: x, xn: xn)
+    }
+
+    /// Final norm and output projection, for the batch entries that want logits only.
+    func finalLogits(batch: Batch, x: UnsafeMutablePointer<Float>, xn: UnsafeMutablePointer<Float>) -> Logits {
+        let e = info.embeddingSize
+        let rows = batch.wantsLogits.indices.filter { batch.wantsLogits[$0] }
+        for (j, i) in rows.enumerated() {
+            Ops.rmsNorm(x + i * e, outputNorm, xn + j * e, n: e, rows: 1, eps: eps)
+        }
+        var values = [Float](repeating: 0, count: rows.count * info.vocabSize)
+        if !rows.isEmpty {
+            values.withUnsafeMutableBufferPointer { buf in
+                guard let base = buf.baseAddress else { return }
+                matmul(output, xn, nTokens: rows.count, base, pool: pool)
+            }
+        }
+        return Logits(vocabSize: info.vocabSize, values: values, batchIndices: rows)
+    }
+
+    /// Causal attention of every batch token against its own sequence, parallel over (token, head) pairs.
+    func attention(batch: Batch, cache: KVCache, layer: Int, q: UnsafeMutablePointer<Float>,
+                   out: UnsafeMutablePointer<Float>) {
+        let n = batch.count, nHead = info.headCount, hd = info.headDim
+        let group = nHead / info.headCountKV
+        let scale = 1 / Float(hd).squareRoot()
+        let maxKeys = batch.positions.map { Int($0) + 1 }.max() ?? 1
+        let scores = scratch.get("scores", maxKeys * pool.threadCount)
+        // Block tables are copied out once so worker threads only read plain memory.
+        var tables: [Int32: [Int32]] = [:]
+        for s in Set(batch.sequenceIds) {
+            tables[s] = cache.withBlockTable(s) { p in
+                Array(UnsafeBufferPointer(start: p, count: (cache.length(of: s) + cache.blockSize - 1) / cache.blockSize))
+            }
+        }
+        let kc = cache.keys[layer], vc = cache.values[layer], kvDim = cache.kvDim, bs = cache.blockSize
+        let units = n * nHead
+        pool.run { t, nt in
+            let myScores = scores + t * maxKeys
+            var u = t
+            while u < units {
+                let i = u / nHead, h = u % nHead
+                let table = tables[batch.sequenceIds[i]] ?? []
+                table.withUnsafeBufferPointer { tb in
+                    guard let base = tb.baseAddress else { return }
+                    let kv = PagedKV(k: kc, v: vc, slotStride: kvDim, blockSize: bs, blocks: base)
+                    Attention.attendHead(q: q + i * nHead * hd + h * hd, out: out + i * nHead * hd + h * hd, kv: kv,
+                                         kvHead: h / group, headDim: hd, nKeys: Int(batch.positions[i]) + 1,
+                                         scale: scale, scores: myScores)
+                }
+                u += nt
+            }
+        }
+    }
+}
+
+/// Rejects weight types the matmul kernels cannot multiply, naming the tensor.
+func checkMatmulType(_ t: TensorView, _ source: WeightSource) throws {
+    switch t.type {
+    case .q8_1, .q8_K:
+        throw ModelError.badTensor(source: source.sourceName, name: t.name,
+                                   expected: "a weight type (found activation type \(t.type))")
+    default: return
+    }
+}

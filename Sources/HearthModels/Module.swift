@@ -1,1 +1,0 @@
-// HearthModels module
