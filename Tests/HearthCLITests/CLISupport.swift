@@ -1,0 +1,65 @@
+import Foundation
+import XCTest
+
+/// Runs the release `hearth` binary (built by scripts/test) the way a user does, and finds the shared reference
+/// files and models. Tests fail, never skip, when something they need is missing.
+/// Thrown when a file a test needs is absent: a thrown error fails the test (it is never a skip).
+struct Missing: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
+
+enum CLI {
+    static let repoRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let binary = repoRoot.appendingPathComponent(".build/release/hearth").path
+    static let reference = repoRoot.appendingPathComponent("../shared/reference").standardized
+    static let smollm2 = repoRoot.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
+
+    struct Result {
+        var status: Int32
+        var stdout: Data
+        var stderr: String
+        var crashed: Bool
+        var out: String { String(decoding: stdout, as: UTF8.self) }
+    }
+
+    static func requireFiles(_ paths: String...) throws {
+        for p in paths where !FileManager.default.fileExists(atPath: p) {
+            throw Missing("missing \(p): run scripts/fetch-model and `swift build -c release` (scripts/test does both)")
+        }
+    }
+
+    /// Runs `hearth ARGS` with `stdin` bytes piped in; stdout/stderr captured.
+    static func run(_ args: [String], stdin: Data? = nil) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = args
+        let out = Pipe(), err = Pipe(), inp = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = inp
+        try p.run()
+        let writer = Thread {
+            if let d = stdin { inp.fileHandleForWriting.write(d) }
+            try? inp.fileHandleForWriting.close()
+        }
+        writer.start()
+        var errData = Data()
+        let errReader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
+        errReader.start()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        while errReader.isExecuting || !errReader.isFinished { usleep(1000) }
+        return Result(status: p.terminationStatus, stdout: outData, stderr: String(decoding: errData, as: UTF8.self),
+                      crashed: p.terminationReason == .uncaughtSignal)
+    }
+
+    static func json(_ file: String) throws -> Any {
+        let url = reference.appendingPathComponent(file)
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw Missing("missing reference file \(url.path) (the checkout needs ../shared beside it)")
+        }
+        return try JSONSerialization.jsonObject(with: data)
+    }
+}

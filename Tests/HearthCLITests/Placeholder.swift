@@ -1,2 +1,0 @@
-import XCTest
-final class PlaceholderHearthCLITests: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }
