@@ -1,2 +1,0 @@
-import XCTest
-final class PlaceholderHearthModelsTests: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }
