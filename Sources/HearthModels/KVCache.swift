@@ -43,27 +43,35 @@ public final class KVCache: @unchecked Sendable {
     public var freeSlotCount: Int { freeBlocks.count * blockSize }
 
     /// Makes room for the batch: every position must be at most the sequence's current length (positions are
-    /// written in order, a sequence's first batch starts at 0), and blocks must be available.
+    /// written in order, a sequence's first batch starts at 0), and blocks must be available. Checks everything
+    /// before changing anything, so a rejected batch leaves the cache as it was.
     public func prepare(_ batch: Batch) throws {
+        var newLengths: [Int32: Int] = [:]
         for i in 0..<batch.count {
             let s = batch.sequenceIds[i], p = Int(batch.positions[i])
-            let len = lengths[s] ?? 0
+            let len = newLengths[s] ?? lengths[s] ?? 0
             guard p >= 0, p <= len else {
                 throw ModelError.invalidBatch("token \(i) of the batch is at position \(p) of sequence \(s), "
                     + "but the sequence holds \(len) positions (positions must follow on)")
             }
-            if p == len {
-                var table = tables[s] ?? []
-                if p / blockSize >= table.count {
-                    guard let b = freeBlocks.popLast() else {
-                        throw ModelError.contextFull("the KV cache is full (\(capacity) tokens)")
-                    }
-                    refCounts[Int(b)] = 1
-                    table.append(b)
-                }
-                tables[s] = table
-                lengths[s] = p + 1
+            if p == len { newLengths[s] = len + 1 }
+        }
+        var needed = 0
+        for (s, len) in newLengths {
+            needed += (len + blockSize - 1) / blockSize - (tables[s]?.count ?? 0)
+        }
+        guard needed <= freeBlocks.count else {
+            throw ModelError.contextFull("the KV cache is full: the batch needs \(needed * blockSize) more token slots, "
+                + "\(freeSlotCount) are free (capacity \(capacity) tokens)")
+        }
+        for (s, len) in newLengths {
+            var table = tables[s] ?? []
+            while table.count * blockSize < len, let b = freeBlocks.popLast() {
+                refCounts[Int(b)] = 1
+                table.append(b)
             }
+            tables[s] = table
+            lengths[s] = len
         }
     }
 
