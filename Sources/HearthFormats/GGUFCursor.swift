@@ -120,7 +120,7 @@ struct GGUFCursor {
         let n = Int(raw)
         let text = UnsafeBufferPointer(start: (base + pos).assumingMemoryBound(to: UInt8.self), count: n)
         guard let s = String(validating: text, as: UTF8.self) else {
-            throw error(.invalidUTF8, at: pos, field(), "string of \(n) bytes is not valid UTF-8")
+            throw error(.invalidUTF8, at: pos, field(), "string of \(n) byte\(n == 1 ? "" : "s") is not valid UTF-8")
         }
         pos += n
         return s
