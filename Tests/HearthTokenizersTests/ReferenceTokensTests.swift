@@ -43,7 +43,7 @@ final class TokenizerCache: @unchecked Sendable {
         if let t = loaded[file] { return t }
         let path = TestPaths.models.appendingPathComponent(file).path
         guard FileManager.default.fileExists(atPath: path) else {
-            throw XCTSkipFailure("model \(path) is missing: run scripts/fetch-model to download it")
+            throw MissingModelError("model \(path) is missing: run scripts/fetch-model to download it")
         }
         let gguf = try GGUFFile(path: path)
         let t = try BPETokenizer(metadata: { gguf.metadata($0) })
@@ -52,8 +52,8 @@ final class TokenizerCache: @unchecked Sendable {
     }
 }
 
-/// An error that makes the test fail with a clear message (missing model files are failures, not skips).
-struct XCTSkipFailure: Error, CustomStringConvertible {
+/// A missing model file: the test fails (not skips) with this message.
+struct MissingModelError: Error, CustomStringConvertible {
     let description: String
     init(_ message: String) { description = message }
 }
@@ -119,6 +119,24 @@ final class ReferenceTokensTests: XCTestCase {
                 XCTAssertEqual(streamed, e.text, "\(model) text \(e.id) (streamed)")
             }
         }
+    }
+
+    /// Emoji and CJK split across SmolLM2 tokens stream out as whole characters.
+    func testStreamingSplitsNoCharacter() throws {
+        guard let tok = load(Self.smollm) else { return }
+        let text = "😀 中文测试 🎉👍🏽 日本語のテキスト"
+        let ids = tok.encode(text, addSpecial: false, parseSpecial: false)
+        let splitting = ids.filter { String(validating: tok.piece($0), as: UTF8.self) == nil }
+        XCTAssertFalse(splitting.isEmpty, "expected some tokens to hold partial characters")
+        var detok = tok.makeDetokenizer()
+        var out = ""
+        for id in ids {
+            let chunk = detok.append(id)
+            XCTAssertFalse(chunk.contains("\u{FFFD}"), "half a character emitted")
+            out += chunk
+        }
+        XCTAssertTrue(detok.pendingBytes.isEmpty)
+        XCTAssertEqual(out, text)
     }
 
     /// The GPL text used for perplexity must tokenize well under a second (release build).
