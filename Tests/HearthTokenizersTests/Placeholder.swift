@@ -1,2 +1,0 @@
-import XCTest
-final class PlaceholderHearthTokenizersTests: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }
