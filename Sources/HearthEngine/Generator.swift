@@ -60,7 +60,7 @@ public final class Generator {
         var stats = GenerationStats()
         var sampler = Sampler(options.sampling)
         var history = prompt
-        var detok = Detokenizer(tokenizer: tok)
+        var detok = tok.makeDetokenizer()
 
         let t0 = Date()
         var logits = try model.forward(Batch.prompt(prompt), cache: cache)
@@ -75,7 +75,7 @@ public final class Generator {
             let row = logits.row(0)
             let id = sampler.sample(row, history: history)
             if tok.isEndOfGeneration(id) { stats.doneReason = "stop"; break }
-            var out = GeneratedToken(id: id, piece: tok.pieceText(id), text: detok.add(id), logprob: nil,
+            var out = GeneratedToken(id: id, piece: tok.pieceText(id), text: detok.append(id), logprob: nil,
                                      topLogprobs: [])
             if options.logprobs || options.topLogprobs > 0 {
                 let lp = LogProbs(row)

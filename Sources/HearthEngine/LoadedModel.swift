@@ -49,3 +49,8 @@ public final class LoadedModel: @unchecked Sendable {
         tokenizer.encode(text, addSpecial: addSpecial, parseSpecial: parseSpecial)
     }
 }
+
+extension BPETokenizer {
+    /// A token's bytes as text, for display and JSON (a partial UTF-8 sequence shows as U+FFFD).
+    public func pieceText(_ id: Int32) -> String { String(decoding: piece(id), as: UTF8.self) }
+}

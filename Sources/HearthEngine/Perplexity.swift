@@ -27,7 +27,7 @@ public enum Perplexity {
         var running: [Double] = []
         for c in 0..<chunks {
             var chunk = Array(tokens[(c * n)..<((c + 1) * n)])
-            if loaded.addsBOS, let bos = loaded.tokenizer.bosID { chunk[0] = bos }
+            if loaded.addsBOS, let bos = loaded.tokenizer.bosId { chunk[0] = bos }
             cache.clear()
             var batch = Batch()
             for (i, t) in chunk.enumerated() {

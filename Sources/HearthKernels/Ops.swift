@@ -1,4 +1,5 @@
 import Foundation
+import HearthTensors
 
 /// Element-wise and per-row operations of the transformer graph. Written as plain loops over unsafe pointers:
 /// this module is compiled with `-Ounchecked`, so LLVM vectorizes them (../shared/notes/swift-kernels.md).
@@ -104,6 +105,11 @@ public enum Ops {
                 v[i + half] = a * sin[i] + b * cos[i]
             }
         }
+    }
+
+    /// Rounds floats to IEEE half (round to nearest even), as a KV cache write does.
+    public static func toHalf(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<UInt16>, _ n: Int) {
+        for i in 0..<n { y[i] = floatToHalf(x[i]) }
     }
 
     /// Softmax in place over `n` values; returns nothing, writes probabilities.

@@ -6,15 +6,17 @@
 /// only as the context fills.
 public final class KVCache: @unchecked Sendable {
     public let layerCount: Int
-    /// Floats per slot per layer (nHeadKV × headDim), for K and for V each.
+    /// Values per slot per layer (nHeadKV × headDim), for K and for V each.
     public let kvDim: Int
     public let blockSize: Int
     public let blockCount: Int
     /// Total token capacity (blockCount × blockSize).
     public var capacity: Int { blockCount * blockSize }
 
-    let keys: [UnsafeMutablePointer<Float>]
-    let values: [UnsafeMutablePointer<Float>]
+    /// IEEE half floats, as llama.cpp's default F16 cache: half the memory of F32, and the rounding the
+    /// reference outputs were made with.
+    let keys: [UnsafeMutablePointer<UInt16>]
+    let values: [UnsafeMutablePointer<UInt16>]
     private var freeBlocks: [Int32]
     private var refCounts: [Int32]
     private var tables: [Int32: [Int32]] = [:]
@@ -26,8 +28,8 @@ public final class KVCache: @unchecked Sendable {
         self.blockSize = blockSize
         self.blockCount = max(1, (capacity + blockSize - 1) / blockSize)
         let floats = blockCount * blockSize * kvDim
-        keys = (0..<layers).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: floats) }
-        values = (0..<layers).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: floats) }
+        keys = (0..<layers).map { _ in UnsafeMutablePointer<UInt16>.allocate(capacity: floats) }
+        values = (0..<layers).map { _ in UnsafeMutablePointer<UInt16>.allocate(capacity: floats) }
         freeBlocks = (0..<Int32(blockCount)).reversed()
         refCounts = Array(repeating: 0, count: blockCount)
     }

@@ -126,8 +126,8 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
                                cos: cosT + i * half, sin: sinT + i * half)
                 Ops.ropeNormal(k + i * kvDim, heads: info.headCountKV, headDim: hd, dims: ropeDims,
                                cos: cosT + i * half, sin: sinT + i * half)
-                (kc + slots[i] * kvDim).update(from: k + i * kvDim, count: kvDim)
-                (vc + slots[i] * kvDim).update(from: v + i * kvDim, count: kvDim)
+                Ops.toHalf(k + i * kvDim, kc + slots[i] * kvDim, kvDim)
+                Ops.toHalf(v + i * kvDim, vc + slots[i] * kvDim, kvDim)
             }
             attention(batch: batch, cache: cache, layer: li, q: q, out: att)
             matmul(l.wo, att, nTokens: n, tmp, pool: pool)
@@ -167,7 +167,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         let group = nHead / info.headCountKV
         let scale = 1 / Float(hd).squareRoot()
         let maxKeys = batch.positions.map { Int($0) + 1 }.max() ?? 1
-        let scores = scratch.get("scores", maxKeys * pool.threadCount)
+        let scores = scratch.get("scores", (maxKeys + 2 * hd) * pool.threadCount)
         // Block tables are copied out once so worker threads only read plain memory.
         var tables: [Int32: [Int32]] = [:]
         for s in Set(batch.sequenceIds) {
@@ -178,7 +178,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         let kc = cache.keys[layer], vc = cache.values[layer], kvDim = cache.kvDim, bs = cache.blockSize
         let units = n * nHead
         pool.run { t, nt in
-            let myScores = scores + t * maxKeys
+            let myScores = scores + t * (maxKeys + 2 * hd)
             var u = t
             while u < units {
                 let i = u / nHead, h = u % nHead
@@ -188,7 +188,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
                     let kv = PagedKV(k: kc, v: vc, slotStride: kvDim, blockSize: bs, blocks: base)
                     Attention.attendHead(q: q + i * nHead * hd + h * hd, out: out + i * nHead * hd + h * hd, kv: kv,
                                          kvHead: h / group, headDim: hd, nKeys: Int(batch.positions[i]) + 1,
-                                         scale: scale, scores: myScores)
+                                         scale: scale, scratch: myScores)
                 }
                 u += nt
             }

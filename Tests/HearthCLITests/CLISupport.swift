@@ -35,22 +35,27 @@ enum CLI {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = args
-        let out = Pipe(), err = Pipe(), inp = Pipe()
+        // stderr goes to a file so a full pipe can never block the child while we read stdout.
+        let errURL = FileManager.default.temporaryDirectory.appendingPathComponent("hearth-stderr-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: errURL) }
+        let errHandle = try FileHandle(forWritingTo: errURL)
+        let out = Pipe(), inp = Pipe()
         p.standardOutput = out
-        p.standardError = err
+        p.standardError = errHandle
         p.standardInput = inp
         try p.run()
-        let writer = Thread {
-            if let d = stdin { inp.fileHandleForWriting.write(d) }
-            try? inp.fileHandleForWriting.close()
+        let input = stdin ?? Data()
+        let writer = inp.fileHandleForWriting
+        let thread = Thread {
+            writer.write(input)
+            try? writer.close()
         }
-        writer.start()
-        var errData = Data()
-        let errReader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
-        errReader.start()
+        thread.start()
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
-        while errReader.isExecuting || !errReader.isFinished { usleep(1000) }
+        try? errHandle.close()
+        let errData = FileManager.default.contents(atPath: errURL.path) ?? Data()
         return Result(status: p.terminationStatus, stdout: outData, stderr: String(decoding: errData, as: UTF8.self),
                       crashed: p.terminationReason == .uncaughtSignal)
     }
