@@ -1,2 +1,0 @@
-import XCTest
-final class PlaceholderHearthFormatsTests: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }

@@ -1,2 +1,0 @@
-import XCTest
-final class PlaceholderHearthKernelsTests: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }
