@@ -22,13 +22,16 @@ public func matmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: Int, _ y
 /// `matmul` on a chosen kernel path (tests use it to check every path; an unsupported path traps).
 public func matmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: Int, _ y: UnsafeMutablePointer<Float>,
                    pool: ThreadPool, isa: KernelISA) {
-    precondition(isa.isSupported, "matmul: kernel path \(isa) is not supported on this CPU")
-    precondition(nTokens >= 0)
+    // (fatalError, not precondition: this module is built with -Ounchecked, which drops preconditions.)
+    if !isa.isSupported { fatalError("matmul: kernel path \(isa) is not supported on this CPU") }
+    if nTokens < 0 { fatalError("matmul: negative token count \(nTokens)") }
     let k = w.columns, rows = w.rows
-    precondition(k % w.type.blockSize == 0, "matmul: \(w.name): \(k) columns is not a whole number of blocks")
+    if k % w.type.blockSize != 0 {
+        fatalError("matmul: \(w.name): \(k) columns is not a whole number of \(w.type) blocks")
+    }
     if nTokens == 0 || rows == 0 { return }
     let rowBytes = w.rowBytes
-    precondition(w.byteCount >= rows * rowBytes, "matmul: \(w.name): tensor data shorter than its shape")
+    if w.byteCount < rows * rowBytes { fatalError("matmul: \(w.name): tensor data shorter than its shape") }
     let threads = pool.threadCount
     // Rows per thread, a multiple of the 4-row tile (the last thread takes what is left).
     let chunk = ((rows + threads - 1) / threads + 3) & ~3
@@ -119,7 +122,7 @@ public func matmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: Int, _ y
             }
         }
     case .q8_1, .q8_K:
-        preconditionFailure("matmul: \(w.name): \(w.type) is an activation type, not a weight type")
+        fatalError("matmul: \(w.name): \(w.type) is an activation type, not a weight type")
     }
 }
 
@@ -211,7 +214,8 @@ final class MatmulScratch: @unchecked Sendable {
 
     private func alignedAlloc(_ bytes: Int) -> UnsafeMutableRawPointer {
         var p: UnsafeMutableRawPointer?
-        precondition(posix_memalign(&p, 64, max(64, bytes)) == 0, "MatmulScratch: out of memory")
-        return p!
+        let rc = posix_memalign(&p, 64, max(64, bytes))
+        guard rc == 0, let p else { fatalError("MatmulScratch: cannot allocate \(bytes) bytes") }
+        return p
     }
 }

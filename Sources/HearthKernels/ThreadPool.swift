@@ -51,7 +51,7 @@ public final class ThreadPool: @unchecked Sendable {
                 start.pool.workerLoop(start.index)
                 return nil
             }, box.toOpaque())
-            precondition(rc == 0, "ThreadPool: pthread_create failed (\(rc))")
+            if rc != 0 { fatalError("ThreadPool: pthread_create failed (\(rc))") }
             workers.append(tid)
         }
     }
