@@ -19,6 +19,18 @@ import HearthTensors
     _mm512_permutexvar_ps(_mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0), _mm512_castps128_ps512(v))
 }
 
+/// Horizontal sums of four vectors: [sum a, sum b, sum c, sum d].
+@inline(__always) func reduce4(_ a: __m512, _ b: __m512, _ c: __m512, _ d: __m512) -> __m128 {
+    let ab = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b))  // a02 b02 a13 b13 per lane
+    let cd = _mm512_add_ps(_mm512_unpacklo_ps(c, d), _mm512_unpackhi_ps(c, d))
+    let v = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(ab), _mm512_castps_pd(cd))),
+                          _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(ab), _mm512_castps_pd(cd))))
+    let h = _mm512_permutexvar_ps(_mm512_set_epi32(7, 6, 5, 4, 3, 2, 1, 0, 15, 14, 13, 12, 11, 10, 9, 8), v)
+    let y = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_castps512_ps256(h))
+    let y2 = _mm256_permutevar8x32_ps(y, _mm256_set_epi32(3, 2, 1, 0, 7, 6, 5, 4))
+    return _mm_add_ps(_mm256_castps256_ps128(y), _mm256_castps256_ps128(y2))
+}
+
 /// Min-term dot product over groups: sum_g m[g] * s[g] (groups a multiple of 4).
 @inline(__always) func groupDot(_ m: UnsafePointer<Float>, _ s: UnsafePointer<Float>, _ groups: Int) -> Float {
     var acc = _mm512_setzero_ps()
@@ -83,11 +95,21 @@ func panelTile(_ panel: UnsafeMutableRawPointer, _ rows: Int, _ kPad: Int,
             }
         }
     }
-    for i in 0..<rows {
-        let mg = UnsafePointer(panelM(panel, kPad, i))
-        for j in 0..<nt {
-            y[(t0 + j) * yStride + i] = _mm512_reduce_add_ps(acc[4 * i + j])
-                + groupDot(mg, UnsafePointer(sg + (t0 + j) * groups), groups)
+    // Min terms, lane-wise into the same accumulators (only the lane sum matters).
+    var g = 0
+    while g < groups {
+        let mask: UInt16 = groups - g >= 16 ? 0xFFFF : UInt16((1 << (groups - g)) - 1)
+        var sv = InlineArray<4, __m512>(repeating: _mm512_setzero_ps())
+        for j in 0..<nt { sv[j] = _mm512_maskz_loadu_ps(mask, sg + (t0 + j) * groups + g) }
+        for i in 0..<4 {
+            let mv = _mm512_maskz_loadu_ps(mask, panelM(panel, kPad, min(i, rows - 1)) + g)
+            for j in 0..<nt { acc[4 * i + j] = _mm512_fmadd_ps(mv, sv[j], acc[4 * i + j]) }
         }
+        g += 16
+    }
+    let rowMask = UInt8((1 << rows) - 1)
+    for j in 0..<nt {
+        let v = reduce4(acc[j], acc[4 + j], acc[8 + j], acc[12 + j])
+        _mm_mask_storeu_ps(y + (t0 + j) * yStride, rowMask, v)
     }
 }
