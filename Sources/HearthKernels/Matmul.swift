@@ -1,0 +1,221 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import HearthTensors
+import HearthKernelsAVX2
+import HearthKernelsAVX512
+
+// MARK: - Public interface
+
+/// `y[t * w.rows + r] = dot(row r of w, row t of x)` for `t < nTokens`, `r < w.rows`.
+///
+/// `x` holds `nTokens` contiguous rows of `w.columns` floats. Quantized weights pair with activations quantized
+/// once per call, as ggml pairs them (Q8_0 for Q4_0/Q5_0/Q8_0, Q8_1 for Q4_1/Q5_1, Q8_K for the K-quants);
+/// F32/F16/BF16 weights use the float activations as they are. Output rows are split across the pool's threads.
+public func matmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: Int, _ y: UnsafeMutablePointer<Float>,
+                   pool: ThreadPool) {
+    matmul(w, x, nTokens: nTokens, y, pool: pool, isa: KernelISA.selected)
+}
+
+/// `matmul` on a chosen kernel path (tests use it to check every path; an unsupported path traps).
+public func matmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: Int, _ y: UnsafeMutablePointer<Float>,
+                   pool: ThreadPool, isa: KernelISA) {
+    // (fatalError, not precondition: this module is built with -Ounchecked, which drops preconditions.)
+    if !isa.isSupported { fatalError("matmul: kernel path \(isa) is not supported on this CPU") }
+    if nTokens < 0 { fatalError("matmul: negative token count \(nTokens)") }
+    let k = w.columns, rows = w.rows
+    if k % w.type.blockSize != 0 {
+        fatalError("matmul: \(w.name): \(k) columns is not a whole number of \(w.type) blocks")
+    }
+    if nTokens == 0 || rows == 0 { return }
+    let rowBytes = w.rowBytes
+    if w.byteCount < rows * rowBytes { fatalError("matmul: \(w.name): tensor data shorter than its shape") }
+    let threads = pool.threadCount
+    // Rows per thread, a multiple of the 4-row tile (the last thread takes what is left).
+    let chunk = ((rows + threads - 1) / threads + 3) & ~3
+
+    switch w.type {
+    case .f32, .f16, .bf16:
+        let type = w.type, data = w.data
+        pool.run { t, _ in
+            let r0 = min(rows, t * chunk), r1 = min(rows, r0 + chunk)
+            if r0 >= r1 { return }
+            switch isa {
+            case .avx512:
+                avx512FloatMatmul(type: type, w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1,
+                                  x: x, nTokens: nTokens, y: y, yStride: rows)
+            case .avx2:
+                avx2FloatMatmul(type: type, w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1,
+                                x: x, nTokens: nTokens, y: y, yStride: rows)
+            case .scalar:
+                scalarFloatMatmul(type: type, w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1,
+                                  x: x, nTokens: nTokens, y: y, yStride: rows)
+            }
+        }
+    case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K:
+        let kQuant = w.type.blockSize == 256
+        let kPad = (k + 63) & ~63
+        let scratch = pool.scratch
+        let acts = scratch.activations(kPad: kPad, tokens: nTokens)
+        // Quantize the activations once: on the caller for a few tokens, split over the threads otherwise.
+        let quantize = { (t0: Int, t1: Int) in
+            switch isa {
+            case .avx512, .avx2:
+                avx2QuantizeActivations(x: x, k: k, kPad: kPad, tokenStart: t0, tokenEnd: t1, perBlock256: kQuant,
+                                        qs: acts.qs, dg: acts.dg, sg: acts.sg)
+            case .scalar:
+                scalarQuantizeActivations(x: x, k: k, kPad: kPad, tokenStart: t0, tokenEnd: t1, perBlock256: kQuant,
+                                          qs: acts.qs, dg: acts.dg, sg: acts.sg)
+            }
+        }
+        if nTokens < 8 || threads == 1 {
+            quantize(0, nTokens)
+        } else {
+            pool.run { t, n in
+                let per = (nTokens + n - 1) / n
+                let t0 = min(nTokens, t * per), t1 = min(nTokens, t0 + per)
+                if t0 < t1 { quantize(t0, t1) }
+            }
+        }
+        let type = w.type, data = w.data
+        pool.run { t, _ in
+            let r0 = min(rows, t * chunk), r1 = min(rows, r0 + chunk)
+            if r0 >= r1 { return }
+            let panel = scratch.panel(thread: t, kPad: kPad)
+            switch isa {
+            case .avx512:
+                if avx512HasUnpacker(type) {
+                    avx512QuantMatmul(type: type, w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1,
+                                      qs: acts.qs, dg: acts.dg, sg: acts.sg, kPad: kPad, nTokens: nTokens,
+                                      y: y, yStride: rows, panel: panel)
+                } else {
+                    for r in stride(from: r0, to: r1, by: 4) {
+                        let rn = min(4, r1 - r)
+                        for i in 0..<rn {
+                            unpackRowToPanel(type, data + (r + i) * rowBytes, k: k, kPad: kPad, signedQ8: false,
+                                             panel: panel, slot: i)
+                        }
+                        avx512PanelMatmul(panel: panel, rows: rn, kPad: kPad, qs: acts.qs, dg: acts.dg,
+                                          sg: acts.sg, nTokens: nTokens, y: y + r, yStride: rows)
+                    }
+                }
+            case .avx2:
+                for r in stride(from: r0, to: r1, by: 4) {
+                    let rn = min(4, r1 - r)
+                    for i in 0..<rn {
+                        unpackRowToPanel(type, data + (r + i) * rowBytes, k: k, kPad: kPad, signedQ8: true,
+                                         panel: panel, slot: i)
+                    }
+                    avx2PanelMatmul(panel: panel, rows: rn, kPad: kPad, signedWeights: type == .q8_0,
+                                    qs: acts.qs, dg: acts.dg, sg: acts.sg, nTokens: nTokens,
+                                    y: y + r, yStride: rows)
+                }
+            case .scalar:
+                for r in r0..<r1 {
+                    unpackRowToPanel(type, data + r * rowBytes, k: k, kPad: kPad, signedQ8: false,
+                                     panel: panel, slot: 0)
+                    scalarPanelRowMatmul(panel: panel, kPad: kPad, qs: acts.qs, dg: acts.dg, sg: acts.sg,
+                                         nTokens: nTokens, y: y + r, yStride: rows)
+                }
+            }
+        }
+    case .q8_1, .q8_K:
+        fatalError("matmul: \(w.name): \(w.type) is an activation type, not a weight type")
+    }
+}
+
+/// Errors of the kernel entry points that check caller data.
+public enum KernelError: Error, CustomStringConvertible, Equatable {
+    case tokenOutOfRange(tensor: String, id: Int32, rows: Int)
+    case unsupportedType(tensor: String, type: String)
+
+    public var description: String {
+        switch self {
+        case let .tokenOutOfRange(tensor, id, rows):
+            return "getRows: \(tensor): token id \(id) is outside 0..<\(rows)"
+        case let .unsupportedType(tensor, type):
+            return "getRows: \(tensor): type \(type) cannot be a weight tensor"
+        }
+    }
+}
+
+/// Embedding lookup: `out[i * w.columns ..< (i + 1) * w.columns]` = row `ids[i]` of `w`, dequantized.
+/// Throws `KernelError.tokenOutOfRange` (and writes nothing) when an id is outside `0..<w.rows`.
+public func getRows(_ w: TensorView, _ ids: UnsafeBufferPointer<Int32>, _ out: UnsafeMutablePointer<Float>) throws {
+    let rows = w.rows, k = w.columns
+    for id in ids where id < 0 || Int(id) >= rows {
+        throw KernelError.tokenOutOfRange(tensor: w.name, id: id, rows: rows)
+    }
+    if w.type == .q8_1 || w.type == .q8_K { throw KernelError.unsupportedType(tensor: w.name, type: "\(w.type)") }
+    for (i, id) in ids.enumerated() {
+        dequantizeWeightRow(w.type, w.row(Int(id)), k: k, out + i * k)
+    }
+}
+
+/// `getRows` for an array of ids.
+public func getRows(_ w: TensorView, _ ids: [Int32], _ out: UnsafeMutablePointer<Float>) throws {
+    try ids.withUnsafeBufferPointer { try getRows(w, $0, out) }
+}
+
+// MARK: - Scratch
+
+/// Reusable buffers of one pool: the quantized activations (shared by all threads of a call) and one weight
+/// panel per thread. They grow on demand and are never shrunk, so steady-state calls do not allocate.
+final class MatmulScratch: @unchecked Sendable {
+    struct Activations {
+        let qs: UnsafeMutablePointer<Int8>
+        let dg: UnsafeMutablePointer<Float>
+        let sg: UnsafeMutablePointer<Float>
+    }
+    private var act: UnsafeMutableRawPointer?
+    private var actBytes = 0
+    private var panels: [UnsafeMutableRawPointer?]
+    private var panelBytes: [Int]
+
+    init(threads: Int) {
+        panels = Array(repeating: nil, count: threads)
+        panelBytes = Array(repeating: 0, count: threads)
+    }
+
+    deinit {
+        free(act)
+        for p in panels { free(p) }
+    }
+
+    /// Layout: `qs[t * kPad + e]`, `dg[t * kPad/16 + g]`, `sg[t * kPad/16 + g]`.
+    func activations(kPad: Int, tokens: Int) -> Activations {
+        let qsBytes = (tokens * kPad + 63) & ~63
+        let groups = tokens * (kPad / 16)
+        let gBytes = (groups * 4 + 63) & ~63
+        let need = qsBytes + 2 * gBytes
+        if need > actBytes {
+            free(act)
+            act = alignedAlloc(need)
+            actBytes = need
+        }
+        let base = act!
+        return Activations(qs: base.assumingMemoryBound(to: Int8.self),
+                           dg: (base + qsBytes).assumingMemoryBound(to: Float.self),
+                           sg: (base + qsBytes + gBytes).assumingMemoryBound(to: Float.self))
+    }
+
+    /// Panel of `panelRows` (4) unpacked weight rows: see `panelLayout`.
+    func panel(thread: Int, kPad: Int) -> UnsafeMutableRawPointer {
+        let need = PanelLayout(kPad: kPad).totalBytes
+        if need > panelBytes[thread] {
+            free(panels[thread])
+            panels[thread] = alignedAlloc(need)
+            panelBytes[thread] = need
+        }
+        return panels[thread]!
+    }
+
+    private func alignedAlloc(_ bytes: Int) -> UnsafeMutableRawPointer {
+        var p: UnsafeMutableRawPointer?
+        let rc = posix_memalign(&p, 64, max(64, bytes))
+        guard rc == 0, let p else { fatalError("MatmulScratch: cannot allocate \(bytes) bytes") }
+        return p
+    }
+}

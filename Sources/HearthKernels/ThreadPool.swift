@@ -1,0 +1,190 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Synchronization
+import HearthKernelsAVX2
+
+/// A persistent pool of compute threads for the kernels (design.md decision 5).
+///
+/// `run(body)` calls `body(t, threadCount)` once for every `t` in `0..<threadCount`: the calling thread runs
+/// `t == 0`, the workers the rest, and `run` returns when all have finished (one barrier). Workers are pinned to
+/// distinct CPUs of the process's affinity mask, spin for a short while after each job, then park on a condition
+/// variable. `run` is not reentrant: call it from one thread at a time, never from inside `body`.
+public final class ThreadPool: @unchecked Sendable {
+    /// Number of threads taking part in each `run`, the caller included.
+    public var threadCount: Int { count }
+
+    private let count: Int
+    private var workers: [pthread_t] = []
+    /// Bumped once per job; workers wait for it to change.
+    private let generation = Atomic<UInt64>(0)
+    /// Count of finished worker jobs, cumulative over runs.
+    private let finished = Atomic<UInt64>(0)
+    private let sleepers = Atomic<Int>(0)
+    private let stopping = Atomic<Bool>(false)
+    private var job: ((Int, Int) -> Void)?
+    private var mutex = pthread_mutex_t()
+    private var cond = pthread_cond_t()
+    private var cpus: [Int]
+    private var pinnedCaller: pthread_t?
+    private var target: UInt64 = 0
+    /// Scratch owned by the pool (activation buffers, per-thread panels); only touched inside `run` jobs or by
+    /// the thread that calls `run`.
+    let scratch: MatmulScratch
+
+    /// Spin iterations (each a `pause`) a worker waits for the next job before parking.
+    static let spinLimit = 50_000
+
+    public init(threads: Int = ThreadPool.defaultThreadCount) {
+        count = max(1, threads)
+        cpus = ThreadPool.allowedCPUs()
+        scratch = MatmulScratch(threads: max(1, threads))
+        pthread_mutex_init(&mutex, nil)
+        pthread_cond_init(&cond, nil)
+        for t in 1..<count {
+            let box = Unmanaged.passRetained(WorkerStart(pool: self, index: t))
+            var tid = pthread_t()
+            let rc = pthread_create(&tid, nil, { raw in
+                let start = Unmanaged<WorkerStart>.fromOpaque(raw!).takeRetainedValue()
+                start.pool.workerLoop(start.index)
+                return nil
+            }, box.toOpaque())
+            if rc != 0 { fatalError("ThreadPool: pthread_create failed (\(rc))") }
+            workers.append(tid)
+        }
+    }
+
+    deinit {
+        stopping.store(true, ordering: .sequentiallyConsistent)
+        pthread_mutex_lock(&mutex)
+        generation.add(1, ordering: .sequentiallyConsistent)
+        pthread_cond_broadcast(&cond)
+        pthread_mutex_unlock(&mutex)
+        for tid in workers { pthread_join(tid, nil) }
+        pthread_cond_destroy(&cond)
+        pthread_mutex_destroy(&mutex)
+    }
+
+    /// Runs `body(thread, threadCount)` on every thread of the pool and returns when all have finished.
+    public func run(_ body: (_ thread: Int, _ threadCount: Int) -> Void) {
+        if count == 1 { body(0, 1); return }
+        pinCallerIfNeeded()
+        withoutActuallyEscaping(body) { escaping in
+            job = escaping
+            target &+= UInt64(count - 1)
+            generation.add(1, ordering: .sequentiallyConsistent)
+            if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
+                pthread_mutex_lock(&mutex)
+                pthread_cond_broadcast(&cond)
+                pthread_mutex_unlock(&mutex)
+            }
+            escaping(0, count)
+            while finished.load(ordering: .acquiring) != target { cpuRelax() }
+            job = nil
+        }
+    }
+
+    private func workerLoop(_ index: Int) {
+        if !cpus.isEmpty { ThreadPool.pin(cpu: cpus[index % cpus.count]) }
+        var seen: UInt64 = 0
+        while true {
+            var spins = 0
+            var gen = generation.load(ordering: .acquiring)
+            while gen == seen {
+                spins += 1
+                if spins < ThreadPool.spinLimit {
+                    cpuRelax()
+                } else {
+                    pthread_mutex_lock(&mutex)
+                    sleepers.add(1, ordering: .sequentiallyConsistent)
+                    while generation.load(ordering: .sequentiallyConsistent) == seen {
+                        pthread_cond_wait(&cond, &mutex)
+                    }
+                    sleepers.subtract(1, ordering: .sequentiallyConsistent)
+                    pthread_mutex_unlock(&mutex)
+                    spins = 0
+                }
+                gen = generation.load(ordering: .acquiring)
+            }
+            seen = gen
+            if stopping.load(ordering: .sequentiallyConsistent) { return }
+            job!(index, count)
+            finished.add(1, ordering: .releasing)
+        }
+    }
+
+    private func pinCallerIfNeeded() {
+        let me = pthread_self()
+        if let p = pinnedCaller, pthread_equal(p, me) != 0 { return }
+        pinnedCaller = me
+        if !cpus.isEmpty { ThreadPool.pin(cpu: cpus[0]) }
+    }
+
+    // MARK: CPU topology
+
+    /// Physical cores available to this process (CPUs in the affinity mask, SMT siblings counted once).
+    public static let defaultThreadCount: Int = {
+        let allowed = allowedCPUs()
+        var cores = Set<String>()
+        for cpu in allowed {
+            let base = "/sys/devices/system/cpu/cpu\(cpu)/topology/"
+            if let core = readSmallFile(base + "core_id"), let pkg = readSmallFile(base + "physical_package_id") {
+                cores.insert(pkg + ":" + core)
+            } else {
+                cores.insert("cpu\(cpu)")
+            }
+        }
+        if !cores.isEmpty { return cores.count }
+        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }()
+
+    /// CPUs this process may run on, ascending.
+    static func allowedCPUs() -> [Int] {
+        #if os(Linux)
+        var set = [UInt8](repeating: 0, count: cpuSetBytes)
+        if set.withUnsafeMutableBytes({ c_sched_getaffinity(0, cpuSetBytes, $0.baseAddress!) }) == 0 {
+            var list: [Int] = []
+            for (i, byte) in set.enumerated() where byte != 0 {
+                for bit in 0..<8 where byte & (1 << bit) != 0 { list.append(i * 8 + bit) }
+            }
+            if !list.isEmpty { return list }
+        }
+        #endif
+        return Array(0..<max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+    }
+
+    static func pin(cpu: Int) {
+        #if os(Linux)
+        var set = [UInt8](repeating: 0, count: cpuSetBytes)
+        if cpu / 8 < set.count { set[cpu / 8] |= UInt8(1 << (cpu % 8)) }
+        _ = set.withUnsafeBytes { c_pthread_setaffinity_np(pthread_self(), cpuSetBytes, $0.baseAddress!) }
+        #endif
+    }
+
+    private static func readSmallFile(_ path: String) -> String? {
+        guard let f = fopen(path, "r") else { return nil }
+        defer { fclose(f) }
+        var buf = [CChar](repeating: 0, count: 64)
+        guard fgets(&buf, 64, f) != nil else { return nil }
+        return String(String(cString: buf).filter { !$0.isWhitespace })
+    }
+}
+
+#if os(Linux)
+// glibc declares these only under _GNU_SOURCE, which Swift's Glibc module does not set.
+/// Bytes of a glibc `cpu_set_t` (1024 CPUs).
+private let cpuSetBytes = 128
+@_silgen_name("sched_getaffinity")
+private func c_sched_getaffinity(_ pid: Int32, _ size: Int, _ mask: UnsafeMutableRawPointer) -> Int32
+@_silgen_name("pthread_setaffinity_np")
+private func c_pthread_setaffinity_np(_ thread: pthread_t, _ size: Int, _ mask: UnsafeRawPointer) -> Int32
+#endif
+
+private final class WorkerStart {
+    /// Unowned: the pool's deinit joins its workers before its memory goes.
+    unowned(unsafe) let pool: ThreadPool
+    let index: Int
+    init(pool: ThreadPool, index: Int) { self.pool = pool; self.index = index }
+}

@@ -1,1 +1,0 @@
-// HearthKernelsAVX2 module

@@ -1,1 +1,0 @@
-// HearthKernelsAVX512 module
