@@ -77,7 +77,7 @@ struct BenchCommand: ParsableCommand {
                 """
                   {
                     "build_commit": "hearth", "cpu_info": \(jsonString(cpuName())), "backends": "CPU",
-                    "kernel_path": \(jsonString(Kernels.selectedPath)),
+                    "kernel_path": \(jsonString(KernelISA.selected.rawValue)),
                     "model_filename": \(jsonString(model)), "model_type": \(jsonString(desc)),
                     "model_size": \(Int(size)), "model_n_params": \(params), "n_batch": \(max(nPrompt, 1)),
                     "n_threads": \(nThreads), "n_prompt": \(t.nPrompt), "n_gen": \(t.nGen),
