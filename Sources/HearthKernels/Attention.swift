@@ -47,9 +47,7 @@ public enum Attention {
         for j in first..<nKeys {
             let base = kv.slot(j) * kv.slotStride + off
             let kr = kv.k + base, vr = kv.v + base
-            var s: Float = 0
-            for d in 0..<headDim { s += qh[d] * halfToFloat(kr[d]) }
-            s *= scale
+            let s = dotHalfLikeGGML(qh, kr, headDim) * scale
             var ms: Float = 1, vs: Float = 1
             if s > m {
                 ms = expf(m - s)
@@ -58,10 +56,46 @@ public enum Attention {
             } else {
                 vs = expf(s - m)
             }
-            for d in 0..<headDim { acc[d] = halfToFloat(floatToHalf(acc[d] + halfToFloat(vr[d]) * vs)) }
+            // ggml_vec_mad_f16: one fused multiply-add, then rounded to half.
+            for d in 0..<headDim { acc[d] = halfToFloat(floatToHalf(acc[d].addingProduct(halfToFloat(vr[d]), vs))) }
             sum = sum * ms + vs
         }
         let inv = sum == 0 ? 0 : 1 / sum
         for d in 0..<headDim { out[d] = acc[d] * inv }
+    }
+
+    /// q·k with ggml's AVX-512 `ggml_vec_dot_f16` summation order: four 16-lane FMA accumulators over steps of
+    /// 64, folded (0+2, 1+3, then 0+1) and reduced as `_mm512_reduce_add_ps` does (halves: 8, 4, 2, 1); a tail
+    /// shorter than 64 is added one by one in double. The order decides the last bit, and the last bit can decide
+    /// a later quantization rounding.
+    @inline(__always)
+    static func dotHalfLikeGGML(_ q: UnsafePointer<Float>, _ k: UnsafePointer<UInt16>, _ n: Int) -> Float {
+        let np = n - n % 64
+        var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
+        var i = 0
+        while i < np {
+            for l in 0..<16 {
+                a0[l] = a0[l].addingProduct(q[i + l], halfToFloat(k[i + l]))
+                a1[l] = a1[l].addingProduct(q[i + 16 + l], halfToFloat(k[i + 16 + l]))
+                a2[l] = a2[l].addingProduct(q[i + 32 + l], halfToFloat(k[i + 32 + l]))
+                a3[l] = a3[l].addingProduct(q[i + 48 + l], halfToFloat(k[i + 48 + l]))
+            }
+            i += 64
+        }
+        var sumf: Double = 0
+        if np > 0 {
+            a0 = a0 + a2
+            a1 = a1 + a3
+            a0 = a0 + a1
+            let h8 = a0.lowHalf + a0.highHalf
+            let h4 = h8.lowHalf + h8.highHalf
+            let h2 = h4.lowHalf + h4.highHalf
+            sumf = Double(h2[0] + h2[1])
+        }
+        while i < n {
+            sumf += Double(q[i] * halfToFloat(k[i]))
+            i += 1
+        }
+        return Float(sumf)
     }
 }

@@ -56,6 +56,7 @@ public func matmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: Int, _ y
         }
     case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K:
         let kQuant = w.type.blockSize == 256
+        let q81 = w.type == .q4_1 || w.type == .q5_1
         let kPad = (k + 63) & ~63
         let scratch = pool.scratch
         let acts = scratch.activations(kPad: kPad, tokens: nTokens)
@@ -63,10 +64,10 @@ public func matmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: Int, _ y
         let quantize = { (t0: Int, t1: Int) in
             switch isa {
             case .avx512, .avx2:
-                avx2QuantizeActivations(x: x, k: k, kPad: kPad, tokenStart: t0, tokenEnd: t1, perBlock256: kQuant,
+                avx2QuantizeActivations(x: x, k: k, kPad: kPad, tokenStart: t0, tokenEnd: t1, perBlock256: kQuant, q8_1: q81,
                                         qs: acts.qs, dg: acts.dg, sg: acts.sg)
             case .scalar:
-                scalarQuantizeActivations(x: x, k: k, kPad: kPad, tokenStart: t0, tokenEnd: t1, perBlock256: kQuant,
+                scalarQuantizeActivations(x: x, k: k, kPad: kPad, tokenStart: t0, tokenEnd: t1, perBlock256: kQuant, q8_1: q81,
                                           qs: acts.qs, dg: acts.dg, sg: acts.sg)
             }
         }

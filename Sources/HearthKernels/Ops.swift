@@ -6,13 +6,16 @@ import HearthTensors
 /// Reductions use several accumulators because Swift keeps strict FP order for a single one.
 public enum Ops {
     /// RMSNorm (Zhang & Sennrich 2019) of `rows` rows of length `n`, times `weight`:
-    /// y = x / sqrt(mean(x²) + eps) * w, as ggml's `rms_norm` followed by `mul` (sum in double-free float).
+    /// y = x / sqrt(mean(x²) + eps) * w, bit for bit as ggml's `rms_norm` followed by `mul`: float squares summed
+    /// in double, the mean plus eps rounded to float before `sqrtf`. Activations are quantized right after, and
+    /// on small models a one-ulp difference here can flip a rounding there.
     public static func rmsNorm(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>,
                                n: Int, rows: Int, eps: Float) {
         for r in 0..<rows {
             let xr = x + r * n, yr = y + r * n
-            let ss = sumOfSquares(xr, n)
-            let scale = 1 / (ss / Float(n) + eps).squareRoot()
+            var ss: Double = 0
+            for i in 0..<n { ss += Double(xr[i] * xr[i]) }
+            let scale: Float = 1 / Float(ss / Double(n) + Double(eps)).squareRoot()
             if let w = weight {
                 for i in 0..<n { yr[i] = xr[i] * scale * w[i] }
             } else {

@@ -209,12 +209,13 @@ func dequantizeWeightRow(_ type: GGMLType, _ row: UnsafeRawPointer, k: Int, _ ou
 }
 
 /// Portable activation quantizer (same results as `avx2QuantizeActivations`). Legacy pairing (`perBlock256`
-/// false): Q8_0/Q8_1 rules — per 32 elements d = amax/127 stored as fp16, q = round-half-away(x/d). K-quant
+/// false): ggml's x86 Q8_0/Q8_1 rules — per 32 elements d = amax/127 stored as fp16, q = round-half-even(x·127/amax),
+/// Q8_1's s = fp16(d·Σq) in the first 16-group. K-quant
 /// pairing: Q8_K rules — per 256 elements d = -max/127 with max the value of largest magnitude, q = min(127,
 /// round-half-even(x/d)).
 func scalarQuantizeActivations(x: UnsafePointer<Float>, k: Int, kPad: Int, tokenStart: Int, tokenEnd: Int,
-                               perBlock256: Bool, qs: UnsafeMutablePointer<Int8>, dg: UnsafeMutablePointer<Float>,
-                               sg: UnsafeMutablePointer<Float>) {
+                               perBlock256: Bool, q8_1: Bool = false, qs: UnsafeMutablePointer<Int8>,
+                               dg: UnsafeMutablePointer<Float>, sg: UnsafeMutablePointer<Float>) {
     let groups = kPad / 16
     let bs = perBlock256 ? 256 : 32
     for t in tokenStart..<tokenEnd {
@@ -241,9 +242,18 @@ func scalarQuantizeActivations(x: UnsafePointer<Float>, k: Int, kPad: Int, token
                 var amax: Float = 0
                 for e in 0..<bs { amax = max(amax, abs(src[b + e])) }
                 let dd = amax / 127
-                let id: Float = dd != 0 ? 1 / dd : 0
-                for e in 0..<bs { q[b + e] = Int8((src[b + e] * id).rounded(.toNearestOrAwayFromZero)) }
+                let id: Float = amax != 0 ? 127 / amax : 0
+                for e in 0..<bs { q[b + e] = Int8((src[b + e] * id).rounded(.toNearestOrEven)) }
                 dStore = halfToFloat(floatToHalf(dd))
+                if q8_1 {
+                    var sum: Int32 = 0
+                    for e in 0..<bs { sum += Int32(q[b + e]) }
+                    let g = b / 16
+                    dg[t * groups + g] = dStore; dg[t * groups + g + 1] = dStore
+                    sg[t * groups + g] = halfToFloat(floatToHalf(dd * Float(sum))); sg[t * groups + g + 1] = 0
+                    b += bs
+                    continue
+                }
             }
             for g in (b / 16)..<min(groups, (b + bs) / 16) {
                 var sum: Int32 = 0

@@ -38,11 +38,15 @@ import HearthTensors
 
 /// Quantizes activation rows `tokenStart..<tokenEnd` of `x` (rows of `k` floats) into the layout of the matmul
 /// paths: `qs[t*kPad + e]` int8, `dg[t*kPad/16 + g]` the scale of 16-group g, `sg[..] = dg * sum(q in g)`;
-/// elements from `k` to `kPad` are zero. Legacy pairing: Q8_0/Q8_1 rules per 32 (d = amax/127 rounded to fp16,
-/// q = roundf(x/d)); `perBlock256`: Q8_K rules per 256 (d = max/-127, q = min(127, round-half-even(x/d))).
+/// elements from `k` to `kPad` are zero. Legacy pairing: ggml's x86 `quantize_row_q8_0`/`quantize_row_q8_1`
+/// per 32 (d = amax/127 rounded to fp16, q = round-half-even(x · 127/amax)); with `q8_1`, the block's
+/// s = fp16(d · Σq) as ggml stores it goes whole into the first 16-group's `sg` (the second gets 0), which is
+/// exact for Q4_1/Q5_1 since their min is per 32. Tiny models amplify these rounding details into visible
+/// log-probability differences, so we round exactly as llama.cpp does on x86.
+/// `perBlock256`: Q8_K rules per 256 (d = max/-127, q = min(127, round-half-even(x/d))).
 /// `k` must be a multiple of 32 (of 256 with `perBlock256`).
 public func avx2QuantizeActivations(x: UnsafePointer<Float>, k: Int, kPad: Int, tokenStart: Int, tokenEnd: Int,
-                                    perBlock256: Bool, qs: UnsafeMutablePointer<Int8>,
+                                    perBlock256: Bool, q8_1: Bool = false, qs: UnsafeMutablePointer<Int8>,
                                     dg: UnsafeMutablePointer<Float>, sg: UnsafeMutablePointer<Float>) {
     let groups = kPad / 16
     let absMask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFF_FFFF))
@@ -100,16 +104,21 @@ public func avx2QuantizeActivations(x: UnsafePointer<Float>, k: Int, kPad: Int, 
                                        _mm256_max_ps(_mm256_and_ps(v2, absMask), _mm256_and_ps(v3, absMask)))
                 let amax = hmax(am)
                 let d = amax / 127
-                let id: Float = d != 0 ? 1 / d : 0
+                let id: Float = amax != 0 ? 127 / amax : 0
                 let vid = _mm256_set1_ps(id)
-                let qv = pack32(roundAway(_mm256_mul_ps(v0, vid)), roundAway(_mm256_mul_ps(v1, vid)),
-                                roundAway(_mm256_mul_ps(v2, vid)), roundAway(_mm256_mul_ps(v3, vid)))
+                // cvtps_epi32 rounds to nearest even under the default MXCSR, as _mm256_round_ps(_MM_ROUND_NEAREST).
+                let qv = pack32(_mm256_cvtps_epi32(_mm256_mul_ps(v0, vid)), _mm256_cvtps_epi32(_mm256_mul_ps(v1, vid)),
+                                _mm256_cvtps_epi32(_mm256_mul_ps(v2, vid)), _mm256_cvtps_epi32(_mm256_mul_ps(v3, vid)))
                 _mm256_storeu_si256(UnsafeMutableRawPointer(q + b).assumingMemoryBound(to: __m256i_u.self), qv)
                 let dStore = halfToFloat(floatToHalf(d))
                 let (s0, s1) = groupSums(qv)
                 let g = b / 16
                 dgt[g] = dStore; dgt[g + 1] = dStore
-                sgt[g] = dStore * Float(s0); sgt[g + 1] = dStore * Float(s1)
+                if q8_1 {
+                    sgt[g] = halfToFloat(floatToHalf(d * Float(s0 &+ s1))); sgt[g + 1] = 0
+                } else {
+                    sgt[g] = dStore * Float(s0); sgt[g + 1] = dStore * Float(s1)
+                }
                 b += 32
             }
         }

@@ -115,11 +115,21 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         }
         let slots = (0..<n).map { cache.slot(batch.sequenceIds[$0], Int(batch.positions[$0])) }
 
+        let dbg = getenv("HEARTH_DUMP") != nil
+        func dump(_ name: String, _ p: UnsafePointer<Float>, _ cnt: Int) {
+            guard dbg else { return }
+            var sum: Double = 0
+            for i in 0..<cnt { sum += Double(p[i]) }
+            print("DUMP \(name) sum=\(String(format: "%.6f", sum)) first=\((0..<3).map { String(format: "%.4f", p[$0]) })")
+        }
+        dump("inp_embd", x, n * e)
         for (li, l) in layers.enumerated() {
             Ops.rmsNorm(x, l.attnNorm, xn, n: e, rows: n, eps: eps)
+            dump("attn_norm-\(li)", xn, n * e)
             matmul(l.wq, xn, nTokens: n, q, pool: pool)
             matmul(l.wk, xn, nTokens: n, k, pool: pool)
             matmul(l.wv, xn, nTokens: n, v, pool: pool)
+            dump("Qcur-\(li)", q, n * qDim); dump("Kcur-\(li)", k, n * kvDim); dump("Vcur-\(li)", v, n * kvDim)
             let kc = cache.keys[li], vc = cache.values[li]
             for i in 0..<n {
                 Ops.ropeNormal(q + i * qDim, heads: info.headCount, headDim: hd, dims: ropeDims,
@@ -129,9 +139,13 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
                 Ops.toHalf(k + i * kvDim, kc + slots[i] * kvDim, kvDim)
                 Ops.toHalf(v + i * kvDim, vc + slots[i] * kvDim, kvDim)
             }
+            dump("Qrope-\(li)", q, n * qDim); dump("Krope-\(li)", k, n * kvDim)
             attention(batch: batch, cache: cache, layer: li, q: q, out: att)
+            dump("kqv_out-\(li)", att, n * qDim)
             matmul(l.wo, att, nTokens: n, tmp, pool: pool)
+            dump("attn_out-\(li)", tmp, n * e)
             Ops.add(x, tmp, n * e)
+            dump("ffn_inp-\(li)", x, n * e)
 
             Ops.rmsNorm(x, l.ffnNorm, xn, n: e, rows: n, eps: eps)
             matmul(l.gate, xn, nTokens: n, gate, pool: pool)
@@ -139,6 +153,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
             Ops.swiglu(gate, up, n * ffnSize)
             matmul(l.down, gate, nTokens: n, tmp, pool: pool)
             Ops.add(x, tmp, n * e)
+            dump("l_out-\(li)", x, n * e)
         }
         return finalLogits(batch: batch, x: x, xn: xn)
     }
