@@ -58,7 +58,7 @@ public enum Attention {
             }
             // ggml_vec_mad_f16: one fused multiply-add, then rounded to half.
             for d in 0..<headDim { acc[d] = halfToFloat(floatToHalf(acc[d].addingProduct(halfToFloat(vr[d]), vs))) }
-            sum = sum * ms + vs
+            sum = vs.addingProduct(sum, ms)  // GCC contracts ggml's S = S*ms + vs into one FMA
         }
         let inv = sum == 0 ? 0 : 1 / sum
         for d in 0..<headDim { out[d] = acc[d] * inv }

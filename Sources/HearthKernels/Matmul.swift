@@ -36,6 +36,10 @@ public func matmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: Int, _ y
     // Rows per thread, a multiple of the 4-row tile (the last thread takes what is left).
     let chunk = ((rows + threads - 1) / threads + 3) & ~3
 
+    if let aType = ExactKernels.activationType(for: w.type) {
+        exactMatmul(w, x, nTokens: nTokens, y, pool: pool, isa: isa, activation: aType, chunk: chunk)
+        return
+    }
     switch w.type {
     case .f32, .f16, .bf16:
         let type = w.type, data = w.data
@@ -127,6 +131,46 @@ public func matmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: Int, _ y
     }
 }
 
+/// Q4_1 and Q8_0 weights: ggml's own arithmetic, bit for bit (see `ExactKernels`).
+private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: Int, _ y: UnsafeMutablePointer<Float>,
+                         pool: ThreadPool, isa: KernelISA, activation: GGMLType, chunk: Int) {
+    let k = w.columns, rows = w.rows, rowBytes = w.rowBytes
+    let aRow = k / 32 * activation.blockBytes
+    let acts = pool.scratch.raw(bytes: aRow * nTokens)
+    let q81 = activation == .q8_1
+    let quantize = { (t0: Int, t1: Int) in
+        if isa == .avx512 {
+            avx512QuantizeGGML(x, k: k, tokenStart: t0, tokenEnd: t1, q81: q81, acts)
+        } else {
+            for t in t0..<t1 { ExactKernels.quantizeRow(activation, x + t * k, acts + t * aRow, k) }
+        }
+    }
+    if nTokens < 8 || pool.threadCount == 1 {
+        quantize(0, nTokens)
+    } else {
+        pool.run { t, n in
+            let per = (nTokens + n - 1) / n
+            let t0 = min(nTokens, t * per), t1 = min(nTokens, t0 + per)
+            if t0 < t1 { quantize(t0, t1) }
+        }
+    }
+    let type = w.type, data = w.data
+    pool.run { t, _ in
+        let r0 = min(rows, t * chunk), r1 = min(rows, r0 + chunk)
+        if r0 >= r1 { return }
+        if isa == .avx512 {
+            avx512ExactMatmul(q41: type == .q4_1, w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1,
+                              acts: acts, nTokens: nTokens, y: y, yStride: rows)
+        } else {
+            for r in r0..<r1 {
+                for tok in 0..<nTokens {
+                    y[tok * rows + r] = ExactKernels.dot(type, k, data + r * rowBytes, acts + tok * aRow)
+                }
+            }
+        }
+    }
+}
+
 /// Errors of the kernel entry points that check caller data.
 public enum KernelError: Error, CustomStringConvertible, Equatable {
     case tokenOutOfRange(tensor: String, id: Int32, rows: Int)
@@ -200,6 +244,16 @@ final class MatmulScratch: @unchecked Sendable {
         return Activations(qs: base.assumingMemoryBound(to: Int8.self),
                            dg: (base + qsBytes).assumingMemoryBound(to: Float.self),
                            sg: (base + qsBytes + gBytes).assumingMemoryBound(to: Float.self))
+    }
+
+    /// A raw buffer of at least `bytes` for activations in ggml's block layout (shares the activation buffer).
+    func raw(bytes: Int) -> UnsafeMutableRawPointer {
+        if bytes > actBytes {
+            free(act)
+            act = alignedAlloc(bytes)
+            actBytes = bytes
+        }
+        return act!
     }
 
     /// Panel of `panelRows` (4) unpacked weight rows: see `panelLayout`.

@@ -7,7 +7,7 @@ import HearthTensors
 public enum Ops {
     /// RMSNorm (Zhang & Sennrich 2019) of `rows` rows of length `n`, times `weight`:
     /// y = x / sqrt(mean(x²) + eps) * w, bit for bit as ggml's `rms_norm` followed by `mul`: float squares summed
-    /// in double, the mean plus eps rounded to float before `sqrtf`. Activations are quantized right after, and
+    /// in double, the mean rounded to float, then 1/sqrtf(mean + eps) in float. Activations are quantized right after, and
     /// on small models a one-ulp difference here can flip a rounding there.
     public static func rmsNorm(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>,
                                n: Int, rows: Int, eps: Float) {
@@ -15,7 +15,8 @@ public enum Ops {
             let xr = x + r * n, yr = y + r * n
             var ss: Double = 0
             for i in 0..<n { ss += Double(xr[i] * xr[i]) }
-            let scale: Float = 1 / Float(ss / Double(n) + Double(eps)).squareRoot()
+            let mean = Float(ss / Double(n))
+            let scale: Float = 1 / (mean + eps).squareRoot()
             if let w = weight {
                 for i in 0..<n { yr[i] = xr[i] * scale * w[i] }
             } else {
@@ -90,8 +91,9 @@ public enum Ops {
             let v = x + h * headDim
             for i in 0..<(dims / 2) {
                 let a = v[2 * i], b = v[2 * i + 1]
-                v[2 * i] = a * cos[i] - b * sin[i]
-                v[2 * i + 1] = a * sin[i] + b * cos[i]
+                // As GCC contracts ggml's rotate_pairs: fma(x0, cos, -(x1·sin)), fma(x0, sin, x1·cos).
+                v[2 * i] = (-(b * sin[i])).addingProduct(a, cos[i])
+                v[2 * i + 1] = (b * cos[i]).addingProduct(a, sin[i])
             }
         }
     }
@@ -104,8 +106,8 @@ public enum Ops {
             let v = x + h * headDim
             for i in 0..<half {
                 let a = v[i], b = v[i + half]
-                v[i] = a * cos[i] - b * sin[i]
-                v[i + half] = a * sin[i] + b * cos[i]
+                v[i] = (-(b * sin[i])).addingProduct(a, cos[i])
+                v[i + half] = (b * cos[i]).addingProduct(a, sin[i])
             }
         }
     }

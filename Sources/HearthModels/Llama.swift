@@ -115,12 +115,11 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         }
         let slots = (0..<n).map { cache.slot(batch.sequenceIds[$0], Int(batch.positions[$0])) }
 
-        let dbg = getenv("HEARTH_DUMP") != nil
+        let dumpDir = getenv("HEARTH_DUMP").map { String(cString: $0) }
         func dump(_ name: String, _ p: UnsafePointer<Float>, _ cnt: Int) {
-            guard dbg else { return }
-            var sum: Double = 0
-            for i in 0..<cnt { sum += Double(p[i]) }
-            print("DUMP \(name) sum=\(String(format: "%.6f", sum)) first=\((0..<3).map { String(format: "%.4f", p[$0]) })")
+            guard let dir = dumpDir else { return }
+            FileManager.default.createFile(atPath: "\(dir)/\(name).bin",
+                                           contents: Data(bytes: p, count: cnt * 4))
         }
         dump("inp_embd", x, n * e)
         for (li, l) in layers.enumerated() {
@@ -150,8 +149,11 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
             Ops.rmsNorm(x, l.ffnNorm, xn, n: e, rows: n, eps: eps)
             matmul(l.gate, xn, nTokens: n, gate, pool: pool)
             matmul(l.up, xn, nTokens: n, up, pool: pool)
+            dump("ffn_gate-\(li)", gate, n * ffnSize); dump("ffn_up-\(li)", up, n * ffnSize)
             Ops.swiglu(gate, up, n * ffnSize)
+            dump("ffn_swiglu-\(li)", gate, n * ffnSize)
             matmul(l.down, gate, nTokens: n, tmp, pool: pool)
+            dump("ffn_out-\(li)", tmp, n * e)
             Ops.add(x, tmp, n * e)
             dump("l_out-\(li)", x, n * e)
         }
