@@ -1,5 +1,6 @@
 import Foundation
 import HearthTensors
+import HearthKernelsAVX512
 
 /// Causal self-attention of one query head against the keys/values a sequence holds in a paged KV cache.
 ///
@@ -26,6 +27,8 @@ public struct PagedKV {
 }
 
 public enum Attention {
+    static let useAVX512 = KernelISA.selected == .avx512
+
     /// out[0..<headDim] = softmax(scale · q·K[0..<nKeys]) · V for KV head `kvHead`, computed as llama.cpp's CPU
     /// flash attention does with its default F16 cache (ggml-cpu ops.cpp, `flash_attn_ext_f16`; online softmax,
     /// Rabe & Staats 2021): q rounded to half, one pass over the keys with a running maximum, and the V
@@ -38,6 +41,12 @@ public enum Attention {
                                   window: Int = 0, scratch: UnsafeMutablePointer<Float>) {
         let first = window > 0 ? max(0, nKeys - window) : 0
         let off = kvHead * headDim
+        if useAVX512, headDim % 16 == 0, headDim <= 256 {
+            avx512AttendHeadF16(q: q, out: out, k: kv.k, v: kv.v, slotStride: kv.slotStride, blockSize: kv.blockSize,
+                                blocks: kv.blocks, kvOffset: off, headDim: headDim, first: first, nKeys: nKeys,
+                                scale: scale)
+            return
+        }
         let qh = scratch, acc = scratch + headDim
         for d in 0..<headDim {
             qh[d] = halfToFloat(floatToHalf(q[d]))
