@@ -1,5 +1,6 @@
 import Foundation
 import HearthTensors
+import HearthKernelsAVX512
 
 /// Element-wise and per-row operations of the transformer graph. Written as plain loops over unsafe pointers:
 /// this module is compiled with `-Ounchecked`, so LLVM vectorizes them (../shared/notes/swift-kernels.md).
@@ -62,52 +63,61 @@ public enum Ops {
         for i in 0..<n { x[i] += y[i] }
     }
 
-    /// SwiGLU (Shazeer 2020): gate = silu(gate) * up, in place in `gate`.
+    /// SwiGLU (Shazeer 2020): gate = silu(gate) * up, in place in `gate`, bit for bit as ggml's x86 AVX-512
+    /// `ggml_vec_swiglu_f32` (polynomial exp per 16, libm `expf` for the tail): the AVX-512 kernel where it runs,
+    /// else `swigluGGMLScalar`, the same arithmetic one lane at a time.
     public static func swiglu(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, _ n: Int) {
-        for i in 0..<n {
-            let g = gate[i]
-            gate[i] = g / (1 + expf(-g)) * up[i]
+        if KernelISA.selected == .avx512 {
+            swigluGGML(gate, up, n)
+        } else {
+            swigluGGMLScalar(gate, up, n)
         }
     }
 
-    /// Cos/sin table for one position: the angles p · base^(-2i/d) for i < d/2, with the per-dimension factor
-    /// computed the way ggml's rope does (repeated multiplication by theta_scale in float).
+    /// Cos/sin table for one position, bit for bit as ggml's CPU `ggml_rope_cache_init`/`rope_yarn` (no YaRN
+    /// extrapolation, attn_factor 1, no freq factors): theta starts at the position and is multiplied by
+    /// theta_scale = powf(base, −2/dims) in float after each pair; the angle used is freqScale · theta, and
+    /// cos/sin come from libm `cosf`/`sinf` (GCC merges them into `sincosf`, which gives the same values).
     public static func ropeAngles(position: Int, dims: Int, base: Float, freqScale: Float = 1,
                                   cos: UnsafeMutablePointer<Float>, sin: UnsafeMutablePointer<Float>) {
         let thetaScale = powf(base, -2 / Float(dims))
-        var theta = Float(position) * freqScale
+        var theta = Float(position)
         for i in 0..<(dims / 2) {
-            cos[i] = cosf(theta)
-            sin[i] = sinf(theta)
+            let angle = freqScale * theta
+            cos[i] = cosf(angle)
+            sin[i] = sinf(angle)
             theta *= thetaScale
         }
     }
 
+    /// One rotated pair as GCC compiles ggml's `rotate_pairs` with its default -ffp-contract=fast (the scalar
+    /// loop uses vfmsub231ss/vfmadd132ss, the vectorized one vfmaddsub, with the same pairing):
+    /// x0·cos − x1·sin = fma(x0, cos, −(x1·sin)) and x0·sin + x1·cos = fma(x0, sin, x1·cos).
+    @inline(__always)
+    static func rotate(_ x0: Float, _ x1: Float, _ c: Float, _ s: Float) -> (Float, Float) {
+        ((-(x1 * s)).addingProduct(x0, c), (x1 * c).addingProduct(x0, s))
+    }
+
     /// RoPE (Su et al. 2021) in llama.cpp's "normal" mode: rotates adjacent pairs (2i, 2i+1) of the first `dims`
-    /// values of each head. GGUF llama files store Q/K permuted for this pairing.
+    /// values of each head. GGUF llama files store Q/K permuted for this pairing. Bit-exact with ggml's CPU rope.
     public static func ropeNormal(_ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, dims: Int,
                                   cos: UnsafePointer<Float>, sin: UnsafePointer<Float>) {
         for h in 0..<heads {
             let v = x + h * headDim
             for i in 0..<(dims / 2) {
-                let a = v[2 * i], b = v[2 * i + 1]
-                // As GCC contracts ggml's rotate_pairs: fma(x0, cos, -(x1·sin)), fma(x0, sin, x1·cos).
-                v[2 * i] = (-(b * sin[i])).addingProduct(a, cos[i])
-                v[2 * i + 1] = (b * cos[i]).addingProduct(a, sin[i])
+                (v[2 * i], v[2 * i + 1]) = rotate(v[2 * i], v[2 * i + 1], cos[i], sin[i])
             }
         }
     }
 
-    /// RoPE in "neox" mode (qwen2, gemma3): rotates value i with value i + dims/2.
+    /// RoPE in "neox" mode (qwen2, gemma3): rotates value i with value i + dims/2. Bit-exact with ggml's CPU rope.
     public static func ropeNeox(_ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, dims: Int,
                                 cos: UnsafePointer<Float>, sin: UnsafePointer<Float>) {
         let half = dims / 2
         for h in 0..<heads {
             let v = x + h * headDim
             for i in 0..<half {
-                let a = v[i], b = v[i + half]
-                v[i] = (-(b * sin[i])).addingProduct(a, cos[i])
-                v[i + half] = (b * cos[i]).addingProduct(a, sin[i])
+                (v[i], v[i + half]) = rotate(v[i], v[i + half], cos[i], sin[i])
             }
         }
     }
