@@ -46,75 +46,76 @@ public func avx512QuantizeGGML(_ x: UnsafePointer<Float>, k: Int, tokenStart: In
     return _mm256_set_m128i(hi, lo)
 }
 
+/// Half → float with F16C (`vcvtph2ps`); the portable `halfToFloat` is an out-of-line call from here.
+@inline(__always) private func h2f(_ p: UnsafeRawPointer) -> Float { Float(p.loadUnaligned(as: Float16.self)) }
+
+/// Two dot products at once, one in each 256-bit half: (wA · aA) and (wB · aB), each with ggml's exact lane
+/// arithmetic. Decode pairs two weight rows against one token; prefill pairs one row against two tokens.
+@inline(__always)
+private func dot2(q41: Bool, nb: Int, _ wA: UnsafeRawPointer, _ aA: UnsafeRawPointer,
+                  _ wB: UnsafeRawPointer, _ aB: UnsafeRawPointer) -> (Float, Float) {
+    let wBytes = q41 ? 20 : 34, aBytes = q41 ? 36 : 34, aq = q41 ? 4 : 2
+    var acc = _mm512_setzero_ps()
+    var sA: Float = 0, sB: Float = 0
+    for b in 0..<nb {
+        let wa = wA + b * wBytes, wb = wB + b * wBytes, aa = aA + b * aBytes, ab = aB + b * aBytes
+        var x: __m512i
+        if q41 {
+            sA = sA.addingProduct(h2f(wa + 2), h2f(aa + 2))
+            sB = sB.addingProduct(h2f(wb + 2), h2f(ab + 2))
+            x = _mm512_mask_broadcast_i64x4(_mm512_castsi256_si512(q41Bytes(wa + 4)), 0xF0, q41Bytes(wb + 4))
+        } else {
+            x = _mm512_mask_broadcast_i64x4(
+                _mm512_castsi256_si512(_mm256_loadu_si256((wa + 2).assumingMemoryBound(to: __m256i_u.self))), 0xF0,
+                _mm256_loadu_si256((wb + 2).assumingMemoryBound(to: __m256i_u.self)))
+        }
+        var yv = _mm512_mask_broadcast_i64x4(
+            _mm512_castsi256_si512(_mm256_loadu_si256((aa + aq).assumingMemoryBound(to: __m256i_u.self))), 0xF0,
+            _mm256_loadu_si256((ab + aq).assumingMemoryBound(to: __m256i_u.self)))
+        if !q41 {
+            // Signed × signed via |x| and sign(y, x), as ggml's mul_sum_i8_pairs_float.
+            yv = _mm512_mask_sub_epi8(yv, _mm512_movepi8_mask(x), _mm512_setzero_si512(), yv)
+            x = _mm512_abs_epi8(x)
+        }
+        let p = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(_mm512_setzero_si512(), x, yv))
+        let dA = h2f(wa) * h2f(aa), dB = h2f(wb) * h2f(ab)
+        acc = _mm512_fmadd_ps(_mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(dA), _mm512_set1_ps(dB)), p, acc)
+    }
+    let v = unsafeBitCast(acc, to: SIMD16<Float>.self)
+    return (hsum8(v.lowHalf) + sA, hsum8(v.highHalf) + sB)
+}
+
 /// y[t * yStride + r] for rows rowStart..<rowEnd and all tokens: weights Q4_1 (with Q8_1 activations) or Q8_0
-/// (with Q8_0 activations), activations as written by `avx512QuantizeGGML`.
+/// (with Q8_0 activations), activations as written by `avx512QuantizeGGML`. Prefill: one row against four tokens
+/// (two `dot2` pairs sharing the decoded row); a lone token (decode): two rows against it.
 public func avx512ExactMatmul(q41: Bool, w: UnsafeRawPointer, rowBytes: Int, k: Int, rowStart: Int, rowEnd: Int,
                               acts: UnsafeRawPointer, nTokens: Int, y: UnsafeMutablePointer<Float>, yStride: Int) {
     let nb = k / 32
-    let wBytes = q41 ? 20 : 34, aBytes = q41 ? 36 : 34, aq = q41 ? 4 : 2
-    let aRow = nb * aBytes
-    let upper: __mmask16 = 0xFF00
-    for r in rowStart..<rowEnd {
-        let wr = w + r * rowBytes
-        var t = 0
-        while t < nTokens {
-            let nt = min(4, nTokens - t)
-            // Tokens t, t+1 in acc01 (low/high halves), t+2, t+3 in acc23; missing tokens reuse the last one.
-            let a0 = acts + t * aRow, a1 = acts + min(t + 1, nTokens - 1) * aRow
-            let a2 = acts + min(t + 2, nTokens - 1) * aRow, a3 = acts + min(t + 3, nTokens - 1) * aRow
-            var acc01 = _mm512_setzero_ps(), acc23 = _mm512_setzero_ps()
-            var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
-            for b in 0..<nb {
-                let wb = wr + b * wBytes
-                let dw = halfToFloat(wb.loadUnaligned(as: UInt16.self))
-                let qx: __m256i
-                if q41 {
-                    let mw = halfToFloat((wb + 2).loadUnaligned(as: UInt16.self))
-                    s0 = s0.addingProduct(mw, halfToFloat((a0 + b * aBytes + 2).loadUnaligned(as: UInt16.self)))
-                    s1 = s1.addingProduct(mw, halfToFloat((a1 + b * aBytes + 2).loadUnaligned(as: UInt16.self)))
-                    s2 = s2.addingProduct(mw, halfToFloat((a2 + b * aBytes + 2).loadUnaligned(as: UInt16.self)))
-                    s3 = s3.addingProduct(mw, halfToFloat((a3 + b * aBytes + 2).loadUnaligned(as: UInt16.self)))
-                    qx = q41Bytes(wb + 4)
-                } else {
-                    qx = _mm256_loadu_si256((wb + 2).assumingMemoryBound(to: __m256i_u.self))
-                }
-                let ab0 = a0 + b * aBytes, ab1 = a1 + b * aBytes, ab2 = a2 + b * aBytes, ab3 = a3 + b * aBytes
-                let y0 = _mm256_loadu_si256((ab0 + aq).assumingMemoryBound(to: __m256i_u.self))
-                let y1 = _mm256_loadu_si256((ab1 + aq).assumingMemoryBound(to: __m256i_u.self))
-                let y2 = _mm256_loadu_si256((ab2 + aq).assumingMemoryBound(to: __m256i_u.self))
-                let y3 = _mm256_loadu_si256((ab3 + aq).assumingMemoryBound(to: __m256i_u.self))
-                var x512 = _mm512_broadcast_i64x4(qx)
-                var y01 = _mm512_mask_broadcast_i64x4(_mm512_castsi256_si512(y0), 0xF0, y1)
-                var y23 = _mm512_mask_broadcast_i64x4(_mm512_castsi256_si512(y2), 0xF0, y3)
-                var x23 = x512
-                if !q41 {
-                    // Signed × signed via |x| and sign(y, x), as ggml's mul_sum_i8_pairs_float.
-                    let ax = _mm512_abs_epi8(x512)
-                    let neg = _mm512_movepi8_mask(x512)
-                    y01 = _mm512_mask_sub_epi8(y01, neg, _mm512_setzero_si512(), y01)
-                    y23 = _mm512_mask_sub_epi8(y23, neg, _mm512_setzero_si512(), y23)
-                    x512 = ax
-                    x23 = ax
-                }
-                let p01 = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(_mm512_setzero_si512(), x512, y01))
-                let p23 = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(_mm512_setzero_si512(), x23, y23))
-                let d0 = dw * halfToFloat(ab0.loadUnaligned(as: UInt16.self))
-                let d1 = dw * halfToFloat(ab1.loadUnaligned(as: UInt16.self))
-                let d2 = dw * halfToFloat(ab2.loadUnaligned(as: UInt16.self))
-                let d3 = dw * halfToFloat(ab3.loadUnaligned(as: UInt16.self))
-                let dd01 = _mm512_mask_blend_ps(upper, _mm512_set1_ps(d0), _mm512_set1_ps(d1))
-                let dd23 = _mm512_mask_blend_ps(upper, _mm512_set1_ps(d2), _mm512_set1_ps(d3))
-                acc01 = _mm512_fmadd_ps(dd01, p01, acc01)
-                acc23 = _mm512_fmadd_ps(dd23, p23, acc23)
-            }
-            let v01 = unsafeBitCast(acc01, to: SIMD16<Float>.self), v23 = unsafeBitCast(acc23, to: SIMD16<Float>.self)
-            let r0 = hsum8(v01.lowHalf) + s0, r1 = hsum8(v01.highHalf) + s1
-            let r2 = hsum8(v23.lowHalf) + s2, r3 = hsum8(v23.highHalf) + s3
-            y[t * yStride + r] = r0
-            if nt > 1 { y[(t + 1) * yStride + r] = r1 }
-            if nt > 2 { y[(t + 2) * yStride + r] = r2 }
-            if nt > 3 { y[(t + 3) * yStride + r] = r3 }
-            t += 4
+    let aRow = nb * (q41 ? 36 : 34)
+    var t = 0
+    // Pairs of tokens against each row.
+    while t + 2 <= nTokens {
+        let a0 = acts + t * aRow, a1 = acts + (t + 1) * aRow
+        for r in rowStart..<rowEnd {
+            let wr = w + r * rowBytes
+            let (p, q) = dot2(q41: q41, nb: nb, wr, a0, wr, a1)
+            y[t * yStride + r] = p
+            y[(t + 1) * yStride + r] = q
+        }
+        t += 2
+    }
+    // A last single token: pairs of rows against it.
+    if t < nTokens {
+        let a = acts + t * aRow
+        var r = rowStart
+        while r + 2 <= rowEnd {
+            let (p, q) = dot2(q41: q41, nb: nb, w + r * rowBytes, a, w + (r + 1) * rowBytes, a)
+            y[t * yStride + r] = p
+            y[t * yStride + r + 1] = q
+            r += 2
+        }
+        if r < rowEnd {
+            y[t * yStride + r] = dot2(q41: q41, nb: nb, w + r * rowBytes, a, w + r * rowBytes, a).0
         }
     }
 }
