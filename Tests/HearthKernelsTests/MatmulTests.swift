@@ -67,7 +67,12 @@ final class MatmulTests: XCTestCase {
         x.withUnsafeBufferPointer { xs in
             aq.withUnsafeMutableBytes { d in
                 for t in 0..<tokens {
-                    QuantKernels.quantizeActivations(at, xs.baseAddress! + t * k, d.baseAddress! + t * aBytes, k)
+                    if at == .q8_0 || at == .q8_1 {
+                        // The matmul rounds activations as ggml's x86 quantizers do (127/amax, half to even).
+                        ExactKernels.quantizeRow(at, xs.baseAddress! + t * k, d.baseAddress! + t * aBytes, k)
+                    } else {
+                        QuantKernels.quantizeActivations(at, xs.baseAddress! + t * k, d.baseAddress! + t * aBytes, k)
+                    }
                 }
             }
         }

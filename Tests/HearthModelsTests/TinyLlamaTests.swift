@@ -147,7 +147,9 @@ final class TinyLlamaTests: XCTestCase {
             let logits = try model.forward(Batch.prompt(tokens, allLogits: true), cache: cache)
             let expected = Self.naiveForward(d, w, tokens.map(Int.init), tied: tied)
             XCTAssertEqual(logits.rowCount, tokens.count)
-            for i in 0..<tokens.count { assertClose(logits.row(i), expected[i], 2e-3, "tied=\(tied) position \(i)") }
+            // The cache holds K/V as halves and accumulates V in half precision (as llama.cpp): ~1e-2 of drift on
+            // logits of magnitude ~5; a wrong RoPE pairing, head mapping or mask is off by whole units.
+            for i in 0..<tokens.count { assertClose(logits.row(i), expected[i], 3e-2, "tied=\(tied) position \(i)") }
         }
     }
 
