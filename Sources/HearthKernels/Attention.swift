@@ -27,7 +27,7 @@ public struct PagedKV {
 }
 
 public enum Attention {
-    static let useAVX512 = KernelISA.selected == .avx512
+    public static let useAVX512 = KernelISA.selected == .avx512
 
     /// out[0..<headDim] = softmax(scale · q·K[0..<nKeys]) · V for KV head `kvHead`, computed as llama.cpp's CPU
     /// flash attention does with its default F16 cache (ggml-cpu ops.cpp, `flash_attn_ext_f16`; online softmax,

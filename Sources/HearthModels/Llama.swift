@@ -1,5 +1,6 @@
 import Foundation
 import HearthKernels
+import HearthKernelsAVX512
 import HearthTensors
 
 /// The llama architecture (Touvron et al. 2023), as llama.cpp builds it (src/models/llama.cpp): token
@@ -26,7 +27,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
     let ropeScale: Float
     let eps: Float
     let ffnSize: Int
-    private let scratch = Scratch()
+    let scratch = Scratch()
 
     public init(source: WeightSource, pool: ThreadPool) throws {
         let r = WeightReader(source: source)
@@ -193,6 +194,11 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
             }
         }
         let kc = cache.keys[layer], vc = cache.values[layer], kvDim = cache.kvDim, bs = cache.blockSize
+        if n >= 64, Attention.useAVX512, hd % 16 == 0 {
+            tiledAttention(batch: batch, cache: cache, tables: tables, layer: layer, q: q, out: out, scale: scale,
+                           group: group)
+            return
+        }
         let units = n * nHead
         pool.run { t, nt in
             let myScores = scores + t * (maxKeys + 2 * hd)
@@ -206,6 +212,54 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
                     Attention.attendHead(q: q + i * nHead * hd + h * hd, out: out + i * nHead * hd + h * hd, kv: kv,
                                          kvHead: h / group, headDim: hd, nKeys: Int(batch.positions[i]) + 1,
                                          scale: scale, scratch: myScores)
+                }
+                u += nt
+            }
+        }
+    }
+}
+
+extension LlamaModel {
+    /// Batches of ≥ 64 tokens: llama.cpp switches to its tiled f32 flash attention there, so we do too (same
+    /// bits). Work units are (tile of ≤ 64 queries of one sequence, head), spread over the pool.
+    func tiledAttention(batch: Batch, cache: KVCache, tables: [Int32: [Int32]], layer: Int, q: UnsafeMutablePointer<Float>,
+                        out: UnsafeMutablePointer<Float>, scale: Float, group: Int) {
+        let nHead = info.headCount, hd = info.headDim, qDim = nHead * hd
+        var tiles: [(seq: Int32, rows: [Int32], positions: [Int32])] = []
+        var bySeq: [Int32: [Int32]] = [:]
+        var order: [Int32] = []
+        for i in 0..<batch.count {
+            let s = batch.sequenceIds[i]
+            if bySeq[s] == nil { order.append(s) }
+            bySeq[s, default: []].append(Int32(i))
+        }
+        for s in order {
+            let rows = bySeq[s] ?? []
+            for start in stride(from: 0, to: rows.count, by: 64) {
+                let r = Array(rows[start..<min(rows.count, start + 64)])
+                tiles.append((s, r, r.map { batch.positions[Int($0)] }))
+            }
+        }
+        let perThread = 64 * hd * 4 + 64 * 64 + 128
+        let scratch = self.scratch.get("tiled", perThread * pool.threadCount)
+        let kc = cache.keys[layer], vc = cache.values[layer], kvDim = cache.kvDim, bs = cache.blockSize
+        let units = tiles.count * nHead
+        pool.run { t, nt in
+            var u = t
+            while u < units {
+                let tile = tiles[u / nHead], h = u % nHead
+                let table = tables[tile.seq] ?? []
+                table.withUnsafeBufferPointer { tb in
+                    tile.rows.withUnsafeBufferPointer { rb in
+                        tile.positions.withUnsafeBufferPointer { pb in
+                            guard let tbase = tb.baseAddress, let rbase = rb.baseAddress, let pbase = pb.baseAddress else { return }
+                            avx512AttendTileF32(q: q + h * hd, qStride: qDim, out: out + h * hd, outStride: qDim,
+                                                rows: rbase, positions: pbase, count: rb.count, k: kc, v: vc,
+                                                slotStride: kvDim, blockSize: bs, blocks: tbase,
+                                                kvOffset: (h / group) * hd, headDim: hd, scale: scale,
+                                                scratch: scratch + t * perThread)
+                        }
+                    }
                 }
                 u += nt
             }
