@@ -155,6 +155,27 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
         }
     }
     let type = w.type, data = w.data
+    if isa == .avx512 && nTokens >= 2 {
+        let nb = k / 32, stride = (nTokens + 3) & ~3
+        let scales = pool.scratch.floats(2 * nb * stride)
+        avx512ActivationScales(q81: q81, acts: acts, k: k, nTokens: nTokens, tokenStride: stride,
+                               ad: scales, asum: scales + nb * stride)
+        for b in 0..<nb {
+            for t in nTokens..<stride {  // padding tokens repeat the last one
+                scales[b * stride + t] = scales[b * stride + nTokens - 1]
+                scales[nb * stride + b * stride + t] = scales[nb * stride + b * stride + nTokens - 1]
+            }
+        }
+        pool.run { t, _ in
+            let r0 = min(rows, t * chunk), r1 = min(rows, r0 + chunk)
+            if r0 >= r1 { return }
+            avx512ExactGemm(q41: type == .q4_1, w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1,
+                            acts: acts, ad: scales, asum: scales + nb * stride, tokenStride: stride,
+                            nTokens: nTokens, y: y, yStride: rows,
+                            panel: pool.scratch.threadBuffer(t, bytes: nb * 336))
+        }
+        return
+    }
     pool.run { t, _ in
         let r0 = min(rows, t * chunk), r1 = min(rows, r0 + chunk)
         if r0 >= r1 { return }
@@ -222,11 +243,15 @@ final class MatmulScratch: @unchecked Sendable {
     init(threads: Int) {
         panels = Array(repeating: nil, count: threads)
         panelBytes = Array(repeating: 0, count: threads)
+        threadBufs = Array(repeating: nil, count: threads)
+        threadBytes = Array(repeating: 0, count: threads)
     }
 
     deinit {
         free(act)
+        free(floatBuf)
         for p in panels { free(p) }
+        for p in threadBufs { free(p) }
     }
 
     /// Layout: `qs[t * kPad + e]`, `dg[t * kPad/16 + g]`, `sg[t * kPad/16 + g]`.
@@ -254,6 +279,32 @@ final class MatmulScratch: @unchecked Sendable {
             actBytes = bytes
         }
         return act!
+    }
+
+    private var floatBuf: UnsafeMutablePointer<Float>?
+    private var floatCount = 0
+    private var threadBufs: [UnsafeMutableRawPointer?] = []
+    private var threadBytes: [Int] = []
+
+    /// A float buffer of at least `count` (shared by the threads of one call; filled before `run`).
+    func floats(_ count: Int) -> UnsafeMutablePointer<Float> {
+        if count > floatCount {
+            free(floatBuf)
+            floatBuf = alignedAlloc(count * 4).assumingMemoryBound(to: Float.self)
+            floatCount = count
+        }
+        return floatBuf!
+    }
+
+    /// A buffer private to pool thread `thread`. Each thread only touches its own slot; the slots array is
+    /// sized before any `run` (see `init`).
+    func threadBuffer(_ thread: Int, bytes: Int) -> UnsafeMutableRawPointer {
+        if bytes > threadBytes[thread] {
+            free(threadBufs[thread])
+            threadBufs[thread] = alignedAlloc(bytes)
+            threadBytes[thread] = bytes
+        }
+        return threadBufs[thread]!
     }
 
     /// Panel of `panelRows` (4) unpacked weight rows: see `panelLayout`.

@@ -119,3 +119,146 @@ public func avx512ExactMatmul(q41: Bool, w: UnsafeRawPointer, rowBytes: Int, k: 
         }
     }
 }
+
+// MARK: - Prefill: 4 rows × 4 tokens
+
+/// Bytes of one 4-row panel block: 4×32 weight bytes (|q| for Q8_0), 4×32 sign bytes (Q8_0 only, as 0/-1),
+/// the 4 row scales [dA, dB, dC, dD] and the 16-float min vector [mA×4, mB×4, mC×4, mD×4] (Q4_1 only).
+private let panelBlockBytes = 128 + 128 + 16 + 64
+
+/// Decodes rows r0..r0+3 (rows past `rowEnd` repeat the last one) into `panel`, `nb` blocks.
+@inline(__always)
+private func fillPanel(q41: Bool, w: UnsafeRawPointer, rowBytes: Int, r0: Int, rowEnd: Int, nb: Int,
+                       panel: UnsafeMutableRawPointer) {
+    let wBytes = q41 ? 20 : 34
+    for i in 0..<4 {
+        let wr = w + min(r0 + i, rowEnd - 1) * rowBytes
+        for b in 0..<nb {
+            let wb = wr + b * wBytes, pb = panel + b * panelBlockBytes
+            if q41 {
+                _mm256_storeu_si256((pb + 32 * i).assumingMemoryBound(to: __m256i_u.self), q41Bytes(wb + 4))
+                (pb + 256).storeBytes(of: h2f(wb), toByteOffset: 4 * i, as: Float.self)
+                let m = h2f(wb + 2)
+                for l in 0..<4 { (pb + 272).storeBytes(of: m, toByteOffset: 4 * (4 * i + l), as: Float.self) }
+            } else {
+                let x = _mm256_loadu_si256((wb + 2).assumingMemoryBound(to: __m256i_u.self))
+                _mm256_storeu_si256((pb + 32 * i).assumingMemoryBound(to: __m256i_u.self), _mm256_abs_epi8(x))
+                _mm256_storeu_si256((pb + 128 + 32 * i).assumingMemoryBound(to: __m256i_u.self),
+                                    _mm256_cmpgt_epi8(_mm256_setzero_si256(), x))
+                (pb + 256).storeBytes(of: h2f(wb), toByteOffset: 4 * i, as: Float.self)
+            }
+        }
+    }
+}
+
+/// Per-token activation scales as floats, laid out [block][token] so four tokens' values sit together:
+/// `ad` = d (fp16 → f32), `asum` = s (Q8_1 only).
+public func avx512ActivationScales(q81: Bool, acts: UnsafeRawPointer, k: Int, nTokens: Int, tokenStride: Int,
+                                   ad: UnsafeMutablePointer<Float>, asum: UnsafeMutablePointer<Float>) {
+    let nb = k / 32, aBytes = q81 ? 36 : 34, aRow = nb * aBytes
+    for t in 0..<nTokens {
+        for b in 0..<nb {
+            let blk = acts + t * aRow + b * aBytes
+            ad[b * tokenStride + t] = h2f(blk)
+            asum[b * tokenStride + t] = q81 ? h2f(blk + 2) : 0
+        }
+    }
+}
+
+/// Prefill GEMM with ggml's per-dot arithmetic: rows rowStart..<rowEnd × tokens 0..<nTokens (nTokens ≥ 2),
+/// 4 rows × 4 tokens a tile; each 512-bit accumulator holds two dot products (rows A/B or C/D for one token).
+/// `ad`/`asum` come from `avx512ActivationScales` with `tokenStride` ≥ nTokens rounded up to 4 (padding
+/// repeats the last token); `panel` holds `k/32 · 336` bytes.
+public func avx512ExactGemm(q41: Bool, w: UnsafeRawPointer, rowBytes: Int, k: Int, rowStart: Int, rowEnd: Int,
+                            acts: UnsafeRawPointer, ad: UnsafePointer<Float>, asum: UnsafePointer<Float>,
+                            tokenStride: Int, nTokens: Int, y: UnsafeMutablePointer<Float>, yStride: Int,
+                            panel: UnsafeMutableRawPointer) {
+    let nb = k / 32, aBytes = q41 ? 36 : 34, aq = q41 ? 4 : 2
+    let aRow = nb * aBytes
+    var r0 = rowStart
+    while r0 < rowEnd {
+        fillPanel(q41: q41, w: w, rowBytes: rowBytes, r0: r0, rowEnd: rowEnd, nb: nb, panel: panel)
+        var t0 = 0
+        while t0 < nTokens {
+            let last = nTokens - 1
+            let a0 = acts + t0 * aRow + aq, a1 = acts + min(t0 + 1, last) * aRow + aq
+            let a2 = acts + min(t0 + 2, last) * aRow + aq, a3 = acts + min(t0 + 3, last) * aRow + aq
+            var ab0 = _mm512_setzero_ps(), ab1 = _mm512_setzero_ps(), ab2 = _mm512_setzero_ps(), ab3 = _mm512_setzero_ps()
+            var cd0 = _mm512_setzero_ps(), cd1 = _mm512_setzero_ps(), cd2 = _mm512_setzero_ps(), cd3 = _mm512_setzero_ps()
+            var summs = _mm512_setzero_ps()
+            let zero = _mm512_setzero_si512()
+            for b in 0..<nb {
+                let pb = panel + b * panelBlockBytes
+                let xAB = _mm512_loadu_si512(pb), xCD = _mm512_loadu_si512(pb + 64)
+                let wd = _mm_loadu_ps((pb + 256).assumingMemoryBound(to: Float.self))
+                // [dA×8, dB×8] and [dC×8, dD×8]
+                let wdAB = _mm512_permutexvar_ps(_mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0),
+                                                 _mm512_castps128_ps512(wd))
+                let wdCD = _mm512_permutexvar_ps(_mm512_set_epi32(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2),
+                                                 _mm512_castps128_ps512(wd))
+                let adb = ad + b * tokenStride + t0
+                let off = b * aBytes
+                let y0 = _mm512_broadcast_i64x4(_mm256_loadu_si256((a0 + off).assumingMemoryBound(to: __m256i_u.self)))
+                let y1 = _mm512_broadcast_i64x4(_mm256_loadu_si256((a1 + off).assumingMemoryBound(to: __m256i_u.self)))
+                let y2 = _mm512_broadcast_i64x4(_mm256_loadu_si256((a2 + off).assumingMemoryBound(to: __m256i_u.self)))
+                let y3 = _mm512_broadcast_i64x4(_mm256_loadu_si256((a3 + off).assumingMemoryBound(to: __m256i_u.self)))
+                if q41 {
+                    let m = _mm512_loadu_ps((pb + 272).assumingMemoryBound(to: Float.self))
+                    let s = _mm512_broadcast_f32x4(_mm_loadu_ps(asum + b * tokenStride + t0))
+                    summs = _mm512_fmadd_ps(m, s, summs)
+                    ab0 = _mm512_fmadd_ps(_mm512_mul_ps(wdAB, _mm512_set1_ps(adb[0])),
+                                          _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(zero, xAB, y0)), ab0)
+                    cd0 = _mm512_fmadd_ps(_mm512_mul_ps(wdCD, _mm512_set1_ps(adb[0])),
+                                          _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(zero, xCD, y0)), cd0)
+                    ab1 = _mm512_fmadd_ps(_mm512_mul_ps(wdAB, _mm512_set1_ps(adb[1])),
+                                          _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(zero, xAB, y1)), ab1)
+                    cd1 = _mm512_fmadd_ps(_mm512_mul_ps(wdCD, _mm512_set1_ps(adb[1])),
+                                          _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(zero, xCD, y1)), cd1)
+                    ab2 = _mm512_fmadd_ps(_mm512_mul_ps(wdAB, _mm512_set1_ps(adb[2])),
+                                          _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(zero, xAB, y2)), ab2)
+                    cd2 = _mm512_fmadd_ps(_mm512_mul_ps(wdCD, _mm512_set1_ps(adb[2])),
+                                          _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(zero, xCD, y2)), cd2)
+                    ab3 = _mm512_fmadd_ps(_mm512_mul_ps(wdAB, _mm512_set1_ps(adb[3])),
+                                          _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(zero, xAB, y3)), ab3)
+                    cd3 = _mm512_fmadd_ps(_mm512_mul_ps(wdCD, _mm512_set1_ps(adb[3])),
+                                          _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(zero, xCD, y3)), cd3)
+                } else {
+                    // Signed × signed: |x| against y negated where x < 0 (ggml's sign trick).
+                    let sAB = _mm512_movepi8_mask(_mm512_loadu_si512(pb + 128))
+                    let sCD = _mm512_movepi8_mask(_mm512_loadu_si512(pb + 192))
+                    let dd0 = _mm512_set1_ps(adb[0]), dd1 = _mm512_set1_ps(adb[1])
+                    let dd2 = _mm512_set1_ps(adb[2]), dd3 = _mm512_set1_ps(adb[3])
+                    ab0 = _mm512_fmadd_ps(_mm512_mul_ps(wdAB, dd0), _mm512_cvtepi32_ps(
+                        _mm512_dpbusd_epi32(zero, xAB, _mm512_mask_sub_epi8(y0, sAB, zero, y0))), ab0)
+                    cd0 = _mm512_fmadd_ps(_mm512_mul_ps(wdCD, dd0), _mm512_cvtepi32_ps(
+                        _mm512_dpbusd_epi32(zero, xCD, _mm512_mask_sub_epi8(y0, sCD, zero, y0))), cd0)
+                    ab1 = _mm512_fmadd_ps(_mm512_mul_ps(wdAB, dd1), _mm512_cvtepi32_ps(
+                        _mm512_dpbusd_epi32(zero, xAB, _mm512_mask_sub_epi8(y1, sAB, zero, y1))), ab1)
+                    cd1 = _mm512_fmadd_ps(_mm512_mul_ps(wdCD, dd1), _mm512_cvtepi32_ps(
+                        _mm512_dpbusd_epi32(zero, xCD, _mm512_mask_sub_epi8(y1, sCD, zero, y1))), cd1)
+                    ab2 = _mm512_fmadd_ps(_mm512_mul_ps(wdAB, dd2), _mm512_cvtepi32_ps(
+                        _mm512_dpbusd_epi32(zero, xAB, _mm512_mask_sub_epi8(y2, sAB, zero, y2))), ab2)
+                    cd2 = _mm512_fmadd_ps(_mm512_mul_ps(wdCD, dd2), _mm512_cvtepi32_ps(
+                        _mm512_dpbusd_epi32(zero, xCD, _mm512_mask_sub_epi8(y2, sCD, zero, y2))), cd2)
+                    ab3 = _mm512_fmadd_ps(_mm512_mul_ps(wdAB, dd3), _mm512_cvtepi32_ps(
+                        _mm512_dpbusd_epi32(zero, xAB, _mm512_mask_sub_epi8(y3, sAB, zero, y3))), ab3)
+                    cd3 = _mm512_fmadd_ps(_mm512_mul_ps(wdCD, dd3), _mm512_cvtepi32_ps(
+                        _mm512_dpbusd_epi32(zero, xCD, _mm512_mask_sub_epi8(y3, sCD, zero, y3))), cd3)
+                }
+            }
+            let sm = unsafeBitCast(summs, to: SIMD16<Float>.self)
+            @inline(__always) func put(_ j: Int, _ ab: __m512, _ cd: __m512) {
+                guard t0 + j < nTokens else { return }
+                let abv = unsafeBitCast(ab, to: SIMD16<Float>.self), cdv = unsafeBitCast(cd, to: SIMD16<Float>.self)
+                let row = y + (t0 + j) * yStride + r0
+                row[0] = hsum8(abv.lowHalf) + sm[j]
+                if r0 + 1 < rowEnd { row[1] = hsum8(abv.highHalf) + sm[4 + j] }
+                if r0 + 2 < rowEnd { row[2] = hsum8(cdv.lowHalf) + sm[8 + j] }
+                if r0 + 3 < rowEnd { row[3] = hsum8(cdv.highHalf) + sm[12 + j] }
+            }
+            put(0, ab0, cd0); put(1, ab1, cd1); put(2, ab2, cd2); put(3, ab3, cd3)
+            t0 += 4
+        }
+        r0 += 4
+    }
+}
