@@ -176,6 +176,20 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
         }
         return
     }
+    if isa == .avx512 && nTokens == 1 {
+        let nb = k / 32
+        let scales = pool.scratch.floats(2 * nb)
+        avx512ActivationScales(q81: q81, acts: acts, k: k, nTokens: 1, tokenStride: 1, ad: scales, asum: scales + nb)
+        // Rows per thread in multiples of 8 (the kernel's pass).
+        let chunk8 = ((rows + pool.threadCount - 1) / pool.threadCount + 7) & ~7
+        pool.run { t, _ in
+            let r0 = min(rows, t * chunk8), r1 = min(rows, r0 + chunk8)
+            if r0 >= r1 { return }
+            avx512ExactGemv(q41: type == .q4_1, w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1,
+                            act: acts, ad: scales, asum: scales + nb, y: y)
+        }
+        return
+    }
     pool.run { t, _ in
         let r0 = min(rows, t * chunk), r1 = min(rows, r0 + chunk)
         if r0 >= r1 { return }

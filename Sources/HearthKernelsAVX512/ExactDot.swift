@@ -262,3 +262,100 @@ public func avx512ExactGemm(q41: Bool, w: UnsafeRawPointer, rowBytes: Int, k: In
         r0 += 4
     }
 }
+
+// MARK: - Decode: one token, 8 rows at a time
+
+/// Sink for prefetching loads (keeps them from being optimized away); the value is meaningless and the rare
+/// racing stores to it are harmless.
+nonisolated(unsafe) var touchSink: UInt8 = 0
+
+/// Rows a and c (weight block pointers) against the broadcast token block `yv`: acc += (d_w·d_a) × lane sums,
+/// and for Q4_1 macc += m_w · s_a (the same value in all lanes of a half; lane 0 and 8 are read at the end).
+@inline(__always)
+private func gemvPair(q41: Bool, _ a: UnsafeRawPointer, _ c: UnsafeRawPointer, _ yv: __m512i, _ adb: __m512,
+                      _ asb: __m512, _ acc: inout __m512, _ macc: inout __m512) {
+    let zero = _mm512_setzero_si512()
+    if q41 {
+        // Both rows' 16 nibble bytes → [A lo, A hi | C lo, C hi] in one register.
+        let raw = _mm256_set_m128i(_mm_loadu_si128((c + 4).assumingMemoryBound(to: __m128i_u.self)),
+                                   _mm_loadu_si128((a + 4).assumingMemoryBound(to: __m128i_u.self)))
+        let m4 = _mm256_set1_epi8(0x0F)
+        let lo = _mm256_and_si256(raw, m4), hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4)
+        let x = _mm512_permutexvar_epi64(_mm512_set_epi64(7, 6, 3, 2, 5, 4, 1, 0),
+                                         _mm512_mask_broadcast_i64x4(_mm512_castsi256_si512(lo), 0xF0, hi))
+        let p = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(zero, x, yv))
+        // [dA, mA, dC, mC] from two 32-bit loads (d and m are adjacent halves).
+        let dm = _mm_cvtph_ps(_mm_unpacklo_epi32(_mm_cvtsi32_si128(a.loadUnaligned(as: Int32.self)),
+                                                 _mm_cvtsi32_si128(c.loadUnaligned(as: Int32.self))))
+        let dm512 = _mm512_castps128_ps512(dm)
+        let dw = _mm512_permutexvar_ps(_mm512_set_epi32(2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0), dm512)
+        let mw = _mm512_permutexvar_ps(_mm512_set_epi32(3, 3, 3, 3, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1), dm512)
+        acc = _mm512_fmadd_ps(_mm512_mul_ps(dw, adb), p, acc)
+        macc = _mm512_fmadd_ps(mw, asb, macc)
+    } else {
+        var x = _mm512_mask_broadcast_i64x4(
+            _mm512_castsi256_si512(_mm256_loadu_si256((a + 2).assumingMemoryBound(to: __m256i_u.self))),
+            0xF0, _mm256_loadu_si256((c + 2).assumingMemoryBound(to: __m256i_u.self)))
+        let yy = _mm512_mask_sub_epi8(yv, _mm512_movepi8_mask(x), zero, yv)
+        x = _mm512_abs_epi8(x)
+        let p = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(zero, x, yy))
+        let dw = _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(h2f(a)), _mm512_set1_ps(h2f(c)))
+        acc = _mm512_fmadd_ps(_mm512_mul_ps(dw, adb), p, acc)
+    }
+}
+
+/// One token against rows rowStart..<rowEnd, eight rows (four independent accumulators, two dot products
+/// each) per pass so the FMA chains overlap; ggml's per-dot arithmetic as everywhere in this file.
+/// `ad`/`asum`: the token's per-block scale and sum as floats (`avx512ActivationScales`, stride 1).
+public func avx512ExactGemv(q41: Bool, w: UnsafeRawPointer, rowBytes: Int, k: Int, rowStart: Int, rowEnd: Int,
+                            act: UnsafeRawPointer, ad: UnsafePointer<Float>, asum: UnsafePointer<Float>,
+                            y: UnsafeMutablePointer<Float>) {
+    let nb = k / 32, wBytes = q41 ? 20 : 34, aBytes = q41 ? 36 : 34, aq = q41 ? 4 : 2
+    var sink: UInt8 = 0
+    defer { touchSink = sink }  // one store per call keeps the touching loads alive
+    var r0 = rowStart
+    while r0 < rowEnd {
+        let last = rowEnd - 1
+        let w0 = w + r0 * rowBytes, w1 = w + min(r0 + 1, last) * rowBytes
+        let w2 = w + min(r0 + 2, last) * rowBytes, w3 = w + min(r0 + 3, last) * rowBytes
+        let w4 = w + min(r0 + 4, last) * rowBytes, w5 = w + min(r0 + 5, last) * rowBytes
+        let w6 = w + min(r0 + 6, last) * rowBytes, w7 = w + min(r0 + 7, last) * rowBytes
+        var acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps(), acc2 = _mm512_setzero_ps(), acc3 = _mm512_setzero_ps()
+        var m0 = _mm512_setzero_ps(), m1 = _mm512_setzero_ps(), m2 = _mm512_setzero_ps(), m3 = _mm512_setzero_ps()
+        // Touch the next pass's rows (one load per cache line) so they stream in while this pass computes:
+        // eight interleaved row streams defeat the hardware prefetcher, and Swift cannot import _mm_prefetch.
+        if r0 + 8 < rowEnd {
+            let start = w + (r0 + 8) * rowBytes, bytes = min(8, rowEnd - r0 - 8) * rowBytes
+            var line = 0
+            while line < bytes {
+                sink &+= start.load(fromByteOffset: line, as: UInt8.self)
+                line += 64
+            }
+        }
+        for b in 0..<nb {
+            let ab = act + b * aBytes
+            let yv = _mm512_broadcast_i64x4(_mm256_loadu_si256((ab + aq).assumingMemoryBound(to: __m256i_u.self)))
+            let adb = _mm512_set1_ps(ad[b]), asb = _mm512_set1_ps(asum[b])
+            let o = b * wBytes
+            gemvPair(q41: q41, w0 + o, w1 + o, yv, adb, asb, &acc0, &m0)
+            gemvPair(q41: q41, w2 + o, w3 + o, yv, adb, asb, &acc1, &m1)
+            gemvPair(q41: q41, w4 + o, w5 + o, yv, adb, asb, &acc2, &m2)
+            gemvPair(q41: q41, w6 + o, w7 + o, yv, adb, asb, &acc3, &m3)
+        }
+        let n0 = unsafeBitCast(m0, to: SIMD16<Float>.self), n1 = unsafeBitCast(m1, to: SIMD16<Float>.self)
+        let n2 = unsafeBitCast(m2, to: SIMD16<Float>.self), n3 = unsafeBitCast(m3, to: SIMD16<Float>.self)
+        let s = SIMD8<Float>(n0[0], n0[8], n1[0], n1[8], n2[0], n2[8], n3[0], n3[8])
+        let v0 = unsafeBitCast(acc0, to: SIMD16<Float>.self), v1 = unsafeBitCast(acc1, to: SIMD16<Float>.self)
+        let v2 = unsafeBitCast(acc2, to: SIMD16<Float>.self), v3 = unsafeBitCast(acc3, to: SIMD16<Float>.self)
+        let out = y + r0
+        out[0] = hsum8(v0.lowHalf) + s[0]
+        if r0 + 1 < rowEnd { out[1] = hsum8(v0.highHalf) + s[1] }
+        if r0 + 2 < rowEnd { out[2] = hsum8(v1.lowHalf) + s[2] }
+        if r0 + 3 < rowEnd { out[3] = hsum8(v1.highHalf) + s[3] }
+        if r0 + 4 < rowEnd { out[4] = hsum8(v2.lowHalf) + s[4] }
+        if r0 + 5 < rowEnd { out[5] = hsum8(v2.highHalf) + s[5] }
+        if r0 + 6 < rowEnd { out[6] = hsum8(v3.lowHalf) + s[6] }
+        if r0 + 7 < rowEnd { out[7] = hsum8(v3.highHalf) + s[7] }
+        r0 += 8
+    }
+}
