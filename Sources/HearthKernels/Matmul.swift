@@ -22,6 +22,8 @@ public func matmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: Int, _ y
 /// `matmul` on a chosen kernel path (tests use it to check every path; an unsupported path traps).
 public func matmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: Int, _ y: UnsafeMutablePointer<Float>,
                    pool: ThreadPool, isa: KernelISA) {
+    // Invariants, not input checks: the GGUF reader rejects shapes that are not whole blocks or exceed the file,
+    // and models reject activation types as weights, before any tensor reaches here.
     // (fatalError, not precondition: this module is built with -Ounchecked, which drops preconditions.)
     if !isa.isSupported { fatalError("matmul: kernel path \(isa) is not supported on this CPU") }
     if nTokens < 0 { fatalError("matmul: negative token count \(nTokens)") }
@@ -192,15 +194,9 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
     }
     pool.run { t, _ in
         let r0 = min(rows, t * chunk), r1 = min(rows, r0 + chunk)
-        if r0 >= r1 { return }
-        if isa == .avx512 {
-            avx512ExactMatmul(q41: type == .q4_1, w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1,
-                              acts: acts, nTokens: nTokens, y: y, yStride: rows)
-        } else {
-            for r in r0..<r1 {
-                for tok in 0..<nTokens {
-                    y[tok * rows + r] = ExactKernels.dot(type, k, data + r * rowBytes, acts + tok * aRow)
-                }
+        for r in r0..<r1 {
+            for tok in 0..<nTokens {
+                y[tok * rows + r] = ExactKernels.dot(type, k, data + r * rowBytes, acts + tok * aRow)
             }
         }
     }
