@@ -53,14 +53,16 @@ func softmax64(_ x: UnsafeMutablePointer<Float>, max: Float) -> Double {
 /// flash attention (`ggml_compute_forward_flash_attn_ext_tiled`, used when a batch holds ≥ 64 tokens): f32 q,
 /// keys and values in tiles of 64 converted to f32, scores by sequential-k GEMM, scaled, masked, online softmax
 /// per tile with ggml's exp, V accumulated in f32 by sequential-k GEMM. `q`/`out` rows are `qStride` apart;
-/// query i is batch row `rows[i]` (of `q` and `out`), at position `positions[i]`, and sees keys 0...positions[i].
+/// query i is batch row `rows[i]` (of `q` and `out`), at position `positions[i]`, and sees keys 0...positions[i]
+/// (only the last `window` of them when `window` > 0: sliding-window layers, llama.cpp's LLAMA_SWA_TYPE_STANDARD).
+/// Tiles stay aligned to multiples of 64 from position 0, as ggml's are over cache cells.
 /// `scratch` must hold 4·64·headDim + 64·64 + 2·64 floats.
 public func avx512AttendTileF32(q: UnsafePointer<Float>, qStride: Int, out: UnsafeMutablePointer<Float>,
                                 outStride: Int, rows: UnsafePointer<Int32>, positions: UnsafePointer<Int32>,
                                 count: Int,
                                 k: UnsafePointer<UInt16>, v: UnsafePointer<UInt16>, slotStride: Int,
                                 blockSize: Int, blocks: UnsafePointer<Int32>, kvOffset: Int, headDim d: Int,
-                                scale: Float, scratch: UnsafeMutablePointer<Float>) {
+                                scale: Float, window: Int = 0, scratch: UnsafeMutablePointer<Float>) {
     let T = 64
     let qt = scratch, kt = qt + T * d, vt = kt + T * d, vkq = vt + T * d, kq = vkq + T * d
     let mArr = kq + T * T, sArr = mArr + T
@@ -99,7 +101,9 @@ public func avx512AttendTileF32(q: UnsafePointer<Float>, qStride: Int, out: Unsa
         for tq in 0..<T {
             let row = kq + tq * T
             let p = tq < count ? Int(positions[tq]) : -1
-            for tk in 0..<T where tk >= kvTile || ic + tk > p { row[tk] = -.infinity }
+            for tk in 0..<T where tk >= kvTile || ic + tk > p || (window > 0 && p - (ic + tk) >= window) {
+                row[tk] = -.infinity
+            }
             var tileMax = -Float.infinity
             for tk in 0..<T { tileMax = max(tileMax, row[tk]) }
             if tileMax == -.infinity {

@@ -50,6 +50,7 @@ public protocol LanguageModel: AnyObject, Sendable {
 public enum ModelRegistry {
     static let loaders: [String: @Sendable (WeightSource, ThreadPool) throws -> LanguageModel] = [
         "llama": { try LlamaModel(source: $0, pool: $1) },
+        "gemma3": { try Gemma3Model(source: $0, pool: $1) },
     ]
 
     public static var architectures: [String] { loaders.keys.sorted() }

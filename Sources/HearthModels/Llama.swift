@@ -116,12 +116,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         }
         let slots = (0..<n).map { cache.slot(batch.sequenceIds[$0], Int(batch.positions[$0])) }
 
-        let dumpDir = getenv("HEARTH_DUMP").map { String(cString: $0) }
-        func dump(_ name: String, _ p: UnsafePointer<Float>, _ cnt: Int) {
-            guard let dir = dumpDir else { return }
-            FileManager.default.createFile(atPath: "\(dir)/\(name).bin",
-                                           contents: Data(bytes: p, count: cnt * 4))
-        }
+        let dump = DebugDump.write
         dump("inp_embd", x, n * e)
         for (li, l) in layers.enumerated() {
             Ops.rmsNorm(x, l.attnNorm, xn, n: e, rows: n, eps: eps)

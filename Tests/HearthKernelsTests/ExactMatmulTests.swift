@@ -8,7 +8,7 @@ import XCTest
 final class ExactMatmulTests: XCTestCase {
     func testEveryPathGivesTheSameBits() throws {
         var rng = SystemRandomNumberGenerator()
-        for type in [GGMLType.q4_1, .q8_0] {
+        for type in [GGMLType.q4_1, .q8_0, .q5_0] {
             let k = 576, rows = 37
             let rowBytes = k / 32 * type.blockBytes
             var raw = [UInt8](repeating: 0, count: rows * rowBytes)
