@@ -51,6 +51,16 @@ public final class LoadedModel: @unchecked Sendable {
     }
 }
 
+extension LoadedModel {
+    /// Only the tokenizer of a model file, without its weights or architecture (what `hearth tokenize` needs, so it
+    /// also works for models whose architecture this build cannot run).
+    public static func loadTokenizer(path: String) throws -> any Tokenizer {
+        guard FileManager.default.fileExists(atPath: path) else { throw EngineError.fileNotFound(path) }
+        let file = try GGUFFile(path: path)
+        return try makeTokenizer(metadata: { file.metadata($0) })
+    }
+}
+
 extension Tokenizer {
     /// A token's bytes as text, for display and JSON (a partial UTF-8 sequence shows as U+FFFD).
     public func pieceText(_ id: Int32) -> String { String(decoding: piece(id), as: UTF8.self) }
