@@ -26,7 +26,8 @@ public final class LoadedModel: @unchecked Sendable {
     public let path: String
     public let file: GGUFFile
     public let model: LanguageModel
-    public let tokenizer: BPETokenizer
+    /// The model's tokenizer, chosen by `tokenizer.ggml.model` (`BPETokenizer` for gpt2, `SPMTokenizer` for llama).
+    public let tokenizer: any Tokenizer
     public let pool: ThreadPool
     /// Wall time spent loading, in seconds.
     public let loadDuration: Double
@@ -38,7 +39,7 @@ public final class LoadedModel: @unchecked Sendable {
         file = try GGUFFile(path: path)
         pool = ThreadPool(threads: threads ?? ThreadPool.defaultThreadCount)
         model = try ModelRegistry.load(file, pool: pool)
-        tokenizer = try BPETokenizer(metadata: { [file] in file.metadata($0) })
+        tokenizer = try makeTokenizer(metadata: { [file] in file.metadata($0) })
         loadDuration = Date().timeIntervalSince(start)
     }
 
@@ -50,7 +51,17 @@ public final class LoadedModel: @unchecked Sendable {
     }
 }
 
-extension BPETokenizer {
+extension LoadedModel {
+    /// Only the tokenizer of a model file, without its weights or architecture (what `hearth tokenize` needs, so it
+    /// also works for models whose architecture this build cannot run).
+    public static func loadTokenizer(path: String) throws -> any Tokenizer {
+        guard FileManager.default.fileExists(atPath: path) else { throw EngineError.fileNotFound(path) }
+        let file = try GGUFFile(path: path)
+        return try makeTokenizer(metadata: { file.metadata($0) })
+    }
+}
+
+extension Tokenizer {
     /// A token's bytes as text, for display and JSON (a partial UTF-8 sequence shows as U+FFFD).
     public func pieceText(_ id: Int32) -> String { String(decoding: piece(id), as: UTF8.self) }
 }

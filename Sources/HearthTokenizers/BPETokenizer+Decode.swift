@@ -52,16 +52,6 @@ extension BPETokenizer {
         return preTokenizer.cleanSpaces ? Self.cleanSpaces(out) : out
     }
 
-    /// The text of `ids`; bytes that are not valid UTF-8 become U+FFFD.
-    public func decode(_ ids: [Int32], special: Bool = false) -> String {
-        String(decoding: decodeBytes(ids, special: special), as: UTF8.self)
-    }
-
-    /// A streaming decoder over this vocabulary.
-    public func makeDetokenizer(special: Bool = false) -> Detokenizer {
-        Detokenizer(tokenizer: self, special: special)
-    }
-
     /// llama.cpp's three clean-up passes, done in place as llama.cpp does them (pass 2 blanks the space after
     /// " ' " with a NUL that later comparisons see): drop the space before `?!.,`; turn " ' " into "'"; drop the
     /// space before the contractions 's 'm 're 've.

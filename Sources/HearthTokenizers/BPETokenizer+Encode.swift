@@ -1,4 +1,4 @@
-/// Text → token ids: special-token partitioning (llama.cpp `tokenizer_st_partition`), pre-tokenization and the BPE
+/// Text → token ids: special-token partitioning (`Vocabulary.partition`), pre-tokenization and the BPE
 /// merge loop (`llm_tokenizer_bpe_session::tokenize`), in `src/llama-vocab.cpp`.
 extension BPETokenizer {
     /// Tokenizes `text` as `llama_tokenize(vocab, text, addSpecial, parseSpecial)` does.
@@ -14,7 +14,7 @@ extension BPETokenizer {
             bytes.withUnsafeMutableBufferPointer { buf in
                 let text = UnsafeBufferPointer(buf)
                 var scratch = MergeScratch()
-                for fragment in partition(text, parseSpecial: parseSpecial) {
+                for fragment in vocab.partition(text, parseSpecial: parseSpecial) {
                     switch fragment {
                     case .token(let id): output.append(id)
                     case .text(let range): encodeFragment(UnsafeBufferPointer(rebasing: text[range]), &output, &scratch)
@@ -24,79 +24,6 @@ extension BPETokenizer {
         }
         if addSpecial && addEOS, let eosId { output.append(eosId) }
         return output
-    }
-
-    enum Fragment {
-        case text(Range<Int>)
-        case token(Int32)
-    }
-
-    /// Splits text on special tokens, longest token first; each token's occurrences are found left to right in the
-    /// fragments the longer tokens left.
-    func partition(_ text: UnsafeBufferPointer<UInt8>, parseSpecial: Bool) -> [Fragment] {
-        var fragments: [Fragment] = [.text(0..<text.count)]
-        // Which bytes and byte pairs occur, to skip tokens that cannot match.
-        var seenByte = [Bool](repeating: false, count: 256)
-        var seenPair = [UInt64](repeating: 0, count: 65536 / 64)
-        for i in 0..<text.count {
-            seenByte[Int(text[i])] = true
-            if i + 1 < text.count {
-                let p = Int(text[i]) << 8 | Int(text[i + 1])
-                seenPair[p >> 6] |= 1 << UInt64(p & 63)
-            }
-        }
-        for special in specialTokens {
-            if !parseSpecial && !special.attrs.isDisjoint(with: [.control, .unknown]) { continue }
-            let pattern = special.bytes
-            guard !pattern.isEmpty, seenByte[Int(pattern[0])] else { continue }
-            if pattern.count > 1 {
-                let p = Int(pattern[0]) << 8 | Int(pattern[1])
-                if seenPair[p >> 6] & (1 << UInt64(p & 63)) == 0 { continue }
-            }
-            var next: [Fragment] = []
-            var changed = false
-            for fragment in fragments {
-                guard case .text(let range) = fragment else { next.append(fragment); continue }
-                var start = range.lowerBound
-                var end = range.upperBound
-                while let match = find(pattern, in: text, from: start, to: end) {
-                    changed = true
-                    var leftEnd = match
-                    if special.attrs.contains(.lstrip) {
-                        while leftEnd > start && isCSpace(text[leftEnd - 1]) { leftEnd -= 1 }
-                    }
-                    if leftEnd > start { next.append(.text(start..<leftEnd)) }
-                    next.append(.token(special.id))
-                    start = match + pattern.count
-                    if special.attrs.contains(.rstrip) {
-                        while start < end && isCSpace(text[start]) { start += 1 }
-                    }
-                    if start >= end { end = start; break }
-                }
-                if start < end { next.append(.text(start..<end)) }
-            }
-            if changed { fragments = next }
-        }
-        return fragments
-    }
-
-    private func isCSpace(_ b: UInt8) -> Bool { b == 0x20 || (b >= 0x09 && b <= 0x0D) }
-
-    private func find(_ pattern: [UInt8], in text: UnsafeBufferPointer<UInt8>, from: Int, to: Int) -> Int? {
-        let m = pattern.count
-        guard to - from >= m else { return nil }
-        let first = pattern[0]
-        var i = from
-        let last = to - m
-        while i <= last {
-            if text[i] == first {
-                var k = 1
-                while k < m && text[i + k] == pattern[k] { k += 1 }
-                if k == m { return i }
-            }
-            i += 1
-        }
-        return nil
     }
 
     /// Pre-tokenizes one fragment of plain text and appends the BPE tokens of each word.

@@ -3,15 +3,15 @@
 /// A token can end in the middle of a multi-byte character (byte-level BPE splits emoji and CJK across tokens), so
 /// the bytes of an incomplete trailing sequence are held until the tokens that complete it arrive, as llama.cpp's
 /// server does before streaming (`validate_utf8` in tools/server). Bytes that can never form a character are passed
-/// on as U+FFFD rather than held. Pieces are those of `BPETokenizer.piece(_:special:)`, without `clean_spaces`
+/// on as U+FFFD rather than held. Pieces are those of `Tokenizer.piece(_:special:)`, without `clean_spaces`
 /// (llama.cpp streams raw pieces too).
 public struct Detokenizer: Sendable {
-    public let tokenizer: BPETokenizer
+    public let tokenizer: any Tokenizer
     /// Whether control tokens are rendered as their text.
     public let special: Bool
     private var pending: [UInt8] = []
 
-    public init(tokenizer: BPETokenizer, special: Bool = false) {
+    public init(tokenizer: any Tokenizer, special: Bool = false) {
         self.tokenizer = tokenizer
         self.special = special
     }

@@ -32,6 +32,15 @@ struct ModelOptions: ParsableArguments {
             throw CLIError("\(error)")
         }
     }
+
+    /// The model file's tokenizer alone (no weights are loaded).
+    func loadTokenizer() throws -> any Tokenizer {
+        do {
+            return try LoadedModel.loadTokenizer(path: model)
+        } catch {
+            throw CLIError("\(error)")
+        }
+    }
 }
 
 /// Reads all of stdin as bytes (for prompts and texts piped in).

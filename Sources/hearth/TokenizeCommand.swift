@@ -13,8 +13,8 @@ struct TokenizeCommand: ParsableCommand {
 
     func run() throws {
         let input = text ?? readStdin()
-        let loaded = try modelOptions.load()
-        let ids = loaded.tokenize(input, addSpecial: !noBOS, parseSpecial: !noSpecial)
+        let tokenizer = try modelOptions.loadTokenizer()
+        let ids = tokenizer.encode(input, addSpecial: !noBOS, parseSpecial: !noSpecial)
         if json {
             writeOut("[" + ids.map(String.init).joined(separator: ", ") + "]\n")
         } else {

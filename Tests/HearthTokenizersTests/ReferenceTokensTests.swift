@@ -50,6 +50,23 @@ final class TokenizerCache: @unchecked Sendable {
         loaded[file] = t
         return t
     }
+
+    private var loadedAny: [String: any Tokenizer] = [:]
+
+    /// The tokenizer `makeTokenizer` picks for a model file (any vocabulary type).
+    func anyTokenizer(model file: String) throws -> any Tokenizer {
+        lock.lock()
+        defer { lock.unlock() }
+        if let t = loadedAny[file] { return t }
+        let path = TestPaths.models.appendingPathComponent(file).path
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw MissingModelError("model \(path) is missing: run scripts/fetch-model to download it")
+        }
+        let gguf = try GGUFFile(path: path)
+        let t = try makeTokenizer(metadata: { gguf.metadata($0) })
+        loadedAny[file] = t
+        return t
+    }
 }
 
 /// A missing model file: the test fails (not skips) with this message.
