@@ -7,10 +7,29 @@ import HearthTensors
 /// embedding → per layer [RMSNorm → Q/K/V projections → RoPE (normal pairing) → grouped-query causal attention →
 /// output projection → residual → RMSNorm → SwiGLU FFN → residual] → final RMSNorm → output projection (tied to
 /// the embedding when `output.weight` is absent). SmolLM2 is a llama.
+/// Architectures that are this graph with small changes (qwen2) pass a `DecoderOptions` instead of copying it.
+public struct DecoderOptions: Sendable {
+    public enum RopeStyle: Sendable { case normal, neox }
+    /// The `general.architecture` name, also the metadata key prefix (`llama.block_count`…).
+    public var architecture: String
+    public var rope: RopeStyle
+    /// Whether `blk.N.attn_{q,k,v}.bias` (F32) are required and added after the projections.
+    public var qkvBias: Bool
+
+    public init(architecture: String, rope: RopeStyle, qkvBias: Bool) {
+        self.architecture = architecture
+        self.rope = rope
+        self.qkvBias = qkvBias
+    }
+
+    public static let llama = DecoderOptions(architecture: "llama", rope: .normal, qkvBias: false)
+}
+
 public final class LlamaModel: LanguageModel, @unchecked Sendable {
     struct Layer {
         let attnNorm: UnsafePointer<Float>
         let wq, wk, wv, wo: TensorView
+        let bq, bk, bv: UnsafePointer<Float>?
         let ffnNorm: UnsafePointer<Float>
         let gate, up, down: TensorView
     }
@@ -22,6 +41,8 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
     let tokenEmbedding: TensorView
     let outputNorm: UnsafePointer<Float>
     let output: TensorView
+    let outputBias: UnsafePointer<Float>?
+    let options: DecoderOptions
     let ropeDims: Int
     let ropeBase: Float
     let ropeScale: Float
@@ -29,9 +50,10 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
     let ffnSize: Int
     let scratch = Scratch()
 
-    public init(source: WeightSource, pool: ThreadPool) throws {
+    public init(source: WeightSource, pool: ThreadPool, options: DecoderOptions = .llama) throws {
         let r = WeightReader(source: source)
-        let a = "llama"
+        let a = options.architecture
+        self.options = options
         let nLayer = try r.int("\(a).block_count")
         let nEmbd = try r.int("\(a).embedding_length")
         let nHead = try r.int("\(a).attention.head_count")
@@ -62,6 +84,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         let vocab = tokenEmbedding.rows
         outputNorm = try r.f32Tensor("output_norm.weight", nEmbd)
         output = try r.optionalTensor("output.weight", [nEmbd, vocab]) ?? tokenEmbedding
+        outputBias = source.tensor("output.bias") == nil ? nil : try r.f32Tensor("output.bias", vocab)
         let qDim = nHead * headDim, kvDim = nHeadKV * headDim
         layers = try (0..<nLayer).map { i in
             let p = "blk.\(i)."
@@ -70,6 +93,9 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
                          wk: try r.tensor(p + "attn_k.weight", [nEmbd, kvDim]),
                          wv: try r.tensor(p + "attn_v.weight", [nEmbd, kvDim]),
                          wo: try r.tensor(p + "attn_output.weight", [qDim, nEmbd]),
+                         bq: options.qkvBias ? try r.f32Tensor(p + "attn_q.bias", qDim) : nil,
+                         bk: options.qkvBias ? try r.f32Tensor(p + "attn_k.bias", kvDim) : nil,
+                         bv: options.qkvBias ? try r.f32Tensor(p + "attn_v.bias", kvDim) : nil,
                          ffnNorm: try r.f32Tensor(p + "ffn_norm.weight", nEmbd),
                          gate: try r.tensor(p + "ffn_gate.weight", [nEmbd, nFF]),
                          up: try r.tensor(p + "ffn_up.weight", [nEmbd, nFF]),
@@ -129,13 +155,15 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
             matmul(l.wq, xn, nTokens: n, q, pool: pool)
             matmul(l.wk, xn, nTokens: n, k, pool: pool)
             matmul(l.wv, xn, nTokens: n, v, pool: pool)
+            if let b = l.bq { for i in 0..<n { Ops.add(q + i * qDim, b, qDim) } }
+            if let b = l.bk { for i in 0..<n { Ops.add(k + i * kvDim, b, kvDim) } }
+            if let b = l.bv { for i in 0..<n { Ops.add(v + i * kvDim, b, kvDim) } }
             dump("Qcur-\(li)", q, n * qDim); dump("Kcur-\(li)", k, n * kvDim); dump("Vcur-\(li)", v, n * kvDim)
             let kc = cache.keys[li], vc = cache.values[li]
+            let rope = options.rope == .neox ? Ops.ropeNeox : Ops.ropeNormal
             for i in 0..<n {
-                Ops.ropeNormal(q + i * qDim, heads: info.headCount, headDim: hd, dims: ropeDims,
-                               cos: cosT + i * half, sin: sinT + i * half)
-                Ops.ropeNormal(k + i * kvDim, heads: info.headCountKV, headDim: hd, dims: ropeDims,
-                               cos: cosT + i * half, sin: sinT + i * half)
+                rope(q + i * qDim, info.headCount, hd, ropeDims, cosT + i * half, sinT + i * half)
+                rope(k + i * kvDim, info.headCountKV, hd, ropeDims, cosT + i * half, sinT + i * half)
                 Ops.toHalf(k + i * kvDim, kc + slots[i] * kvDim, kvDim)
                 Ops.toHalf(v + i * kvDim, vc + slots[i] * kvDim, kvDim)
             }
@@ -173,6 +201,9 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
             values.withUnsafeMutableBufferPointer { buf in
                 guard let base = buf.baseAddress else { return }
                 matmul(output, xn, nTokens: rows.count, base, pool: pool)
+                if let b = outputBias {
+                    for j in 0..<rows.count { Ops.add(base + j * info.vocabSize, b, info.vocabSize) }
+                }
             }
         }
         return Logits(vocabSize: info.vocabSize, values: values, batchIndices: rows)
