@@ -1,21 +1,23 @@
 import HearthTensors
 
-/// The "same bits as llama.cpp" path for Q4_1 and Q8_0 weights.
+/// The "same bits as llama.cpp" path for Q4_1, Q5_0 and Q8_0 weights.
 ///
 /// Small models turn one-ulp differences into different int8 activation roundings a layer later, and those into
 /// log-probabilities 0.1 away from llama.cpp's. So for these types we compute exactly what ggml computes on x86
-/// (ggml-cpu/arch/x86/quants.c `quantize_row_q8_0`/`quantize_row_q8_1`, `ggml_vec_dot_q4_1_q8_1` and
-/// `ggml_vec_dot_q8_0_q8_0`; llamafile's tinyBLAS Q8_0 kernel does the same arithmetic): activations in ggml's
+/// (ggml-cpu/arch/x86/quants.c `quantize_row_q8_0`/`quantize_row_q8_1`, `ggml_vec_dot_q4_1_q8_1`,
+/// `ggml_vec_dot_q5_0_q8_0` and `ggml_vec_dot_q8_0_q8_0`; llamafile's tinyBLAS Q8_0/Q5_0 kernels do the same
+/// arithmetic, and llama.cpp does not repack these types on x86): activations in ggml's
 /// own block layout; per dot product eight float lanes, lane i holding the integer sum of elements 4i…4i+3 of a
 /// block, accumulated over the blocks with one fused multiply-add by d_w·d_a; then the fixed horizontal sum
-/// ((l4+l0)+(l6+l2)) + ((l5+l1)+(l7+l3)); for Q4_1 plus Σ fma(m_w, s_a).
+/// ((l4+l0)+(l6+l2)) + ((l5+l1)+(l7+l3)); for Q4_1 plus Σ fma(m_w, s_a). Q5_0 is Q8_0 with the weight bytes
+/// q − 16 (q = low nibble | bit i of `qh` << 4) and a 22-byte block.
 /// The AVX-512 module has the fast version; this file is the portable one and the reference for its test.
 public enum ExactKernels {
     /// The activation block type a weight type pairs with on this path, or nil if the path does not cover it.
     public static func activationType(for weight: GGMLType) -> GGMLType? {
         switch weight {
         case .q4_1: return .q8_1
-        case .q8_0: return .q8_0
+        case .q8_0, .q5_0: return .q8_0
         default: return nil
         }
     }
@@ -43,7 +45,7 @@ public enum ExactKernels {
         }
     }
 
-    /// One dot product of a Q4_1 or Q8_0 row with an activation row quantized by `quantizeRow`.
+    /// One dot product of a Q4_1, Q5_0 or Q8_0 row with an activation row quantized by `quantizeRow`.
     public static func dot(_ type: GGMLType, _ k: Int, _ w: UnsafeRawPointer, _ a: UnsafeRawPointer) -> Float {
         var lanes = SIMD8<Float>()
         var summs: Float = 0
@@ -62,6 +64,16 @@ public enum ExactKernels {
                     qw[j + 16] = Int32(nib[j] >> 4)
                 }
                 aq = (ab + 4).assumingMemoryBound(to: Int8.self)
+            } else if type == .q5_0 {
+                let wb = w + b * 22, ab = a + b * 34
+                dd = halfToFloat(wb.loadUnaligned(as: UInt16.self)) * halfToFloat(ab.loadUnaligned(as: UInt16.self))
+                let qh = (wb + 2).loadUnaligned(as: UInt32.self)
+                let nib = (wb + 6).assumingMemoryBound(to: UInt8.self)
+                for j in 0..<16 {
+                    qw[j] = Int32(nib[j] & 0x0F | UInt8((qh >> j) & 1) << 4) - 16
+                    qw[j + 16] = Int32(nib[j] >> 4 | UInt8((qh >> (j + 16)) & 1) << 4) - 16
+                }
+                aq = (ab + 2).assumingMemoryBound(to: Int8.self)
             } else {
                 let wb = w + b * 34, ab = a + b * 34
                 dd = halfToFloat(wb.loadUnaligned(as: UInt16.self)) * halfToFloat(ab.loadUnaligned(as: UInt16.self))

@@ -169,7 +169,7 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
         pool.run { t, _ in
             let r0 = min(rows, t * chunk), r1 = min(rows, r0 + chunk)
             if r0 >= r1 { return }
-            avx512ExactGemm(q41: type == .q4_1, w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1,
+            avx512ExactGemm(q41: type == .q4_1, q50: type == .q5_0, w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1,
                             acts: acts, ad: scales, asum: scales + nb * stride, tokenStride: stride,
                             nTokens: nTokens, y: y, yStride: rows,
                             panel: pool.scratch.threadBuffer(t, bytes: nb * 336))
@@ -185,7 +185,7 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
         pool.run { t, _ in
             let r0 = min(rows, t * chunk8), r1 = min(rows, r0 + chunk8)
             if r0 >= r1 { return }
-            avx512ExactGemv(q41: type == .q4_1, w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1,
+            avx512ExactGemv(q41: type == .q4_1, q50: type == .q5_0, w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1,
                             act: acts, ad: scales, asum: scales + nb, y: y)
         }
         return
@@ -194,7 +194,7 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
         let r0 = min(rows, t * chunk), r1 = min(rows, r0 + chunk)
         if r0 >= r1 { return }
         if isa == .avx512 {
-            avx512ExactMatmul(q41: type == .q4_1, w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1,
+            avx512ExactMatmul(q41: type == .q4_1, q50: type == .q5_0, w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1,
                               acts: acts, nTokens: nTokens, y: y, yStride: rows)
         } else {
             for r in r0..<r1 {

@@ -46,15 +46,28 @@ public func avx512QuantizeGGML(_ x: UnsafePointer<Float>, k: Int, tokenStart: In
     return _mm256_set_m128i(hi, lo)
 }
 
+/// Q5_0 block (22 bytes: d, qh, 16 nibble bytes) → 32 signed bytes q − 16 in element order, as ggml's
+/// `bytes_from_nibbles_32` | (0xF0 where bit i of qh is clear).
+@inline(__always) private func q50Bytes(_ p: UnsafeRawPointer) -> __m256i {
+    let nib = q41Bytes(p + 6)
+    let qh = p.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
+    return _mm256_mask_mov_epi8(_mm256_or_si256(nib, _mm256_set1_epi8(-16)), qh, nib)
+}
+
+/// The 32 signed weight bytes of a Q8_0 (`q50` false) or Q5_0 block.
+@inline(__always) private func signedBytes(q50: Bool, _ p: UnsafeRawPointer) -> __m256i {
+    q50 ? q50Bytes(p) : _mm256_loadu_si256((p + 2).assumingMemoryBound(to: __m256i_u.self))
+}
+
 /// Half → float with F16C (`vcvtph2ps`); the portable `halfToFloat` is an out-of-line call from here.
 @inline(__always) private func h2f(_ p: UnsafeRawPointer) -> Float { Float(p.loadUnaligned(as: Float16.self)) }
 
 /// Two dot products at once, one in each 256-bit half: (wA · aA) and (wB · aB), each with ggml's exact lane
 /// arithmetic. Decode pairs two weight rows against one token; prefill pairs one row against two tokens.
 @inline(__always)
-private func dot2(q41: Bool, nb: Int, _ wA: UnsafeRawPointer, _ aA: UnsafeRawPointer,
+private func dot2(q41: Bool, q50: Bool, nb: Int, _ wA: UnsafeRawPointer, _ aA: UnsafeRawPointer,
                   _ wB: UnsafeRawPointer, _ aB: UnsafeRawPointer) -> (Float, Float) {
-    let wBytes = q41 ? 20 : 34, aBytes = q41 ? 36 : 34, aq = q41 ? 4 : 2
+    let wBytes = q41 ? 20 : q50 ? 22 : 34, aBytes = q41 ? 36 : 34, aq = q41 ? 4 : 2
     var acc = _mm512_setzero_ps()
     var sA: Float = 0, sB: Float = 0
     for b in 0..<nb {
@@ -65,9 +78,8 @@ private func dot2(q41: Bool, nb: Int, _ wA: UnsafeRawPointer, _ aA: UnsafeRawPoi
             sB = sB.addingProduct(h2f(wb + 2), h2f(ab + 2))
             x = _mm512_mask_broadcast_i64x4(_mm512_castsi256_si512(q41Bytes(wa + 4)), 0xF0, q41Bytes(wb + 4))
         } else {
-            x = _mm512_mask_broadcast_i64x4(
-                _mm512_castsi256_si512(_mm256_loadu_si256((wa + 2).assumingMemoryBound(to: __m256i_u.self))), 0xF0,
-                _mm256_loadu_si256((wb + 2).assumingMemoryBound(to: __m256i_u.self)))
+            x = _mm512_mask_broadcast_i64x4(_mm512_castsi256_si512(signedBytes(q50: q50, wa)), 0xF0,
+                                            signedBytes(q50: q50, wb))
         }
         var yv = _mm512_mask_broadcast_i64x4(
             _mm512_castsi256_si512(_mm256_loadu_si256((aa + aq).assumingMemoryBound(to: __m256i_u.self))), 0xF0,
@@ -86,9 +98,9 @@ private func dot2(q41: Bool, nb: Int, _ wA: UnsafeRawPointer, _ aA: UnsafeRawPoi
 }
 
 /// y[t * yStride + r] for rows rowStart..<rowEnd and all tokens: weights Q4_1 (with Q8_1 activations) or Q8_0
-/// (with Q8_0 activations), activations as written by `avx512QuantizeGGML`. Prefill: one row against four tokens
+/// or Q5_0 (`q50`; with Q8_0 activations), activations as written by `avx512QuantizeGGML`. Prefill: one row against four tokens
 /// (two `dot2` pairs sharing the decoded row); a lone token (decode): two rows against it.
-public func avx512ExactMatmul(q41: Bool, w: UnsafeRawPointer, rowBytes: Int, k: Int, rowStart: Int, rowEnd: Int,
+public func avx512ExactMatmul(q41: Bool, q50: Bool = false, w: UnsafeRawPointer, rowBytes: Int, k: Int, rowStart: Int, rowEnd: Int,
                               acts: UnsafeRawPointer, nTokens: Int, y: UnsafeMutablePointer<Float>, yStride: Int) {
     let nb = k / 32
     let aRow = nb * (q41 ? 36 : 34)
@@ -98,7 +110,7 @@ public func avx512ExactMatmul(q41: Bool, w: UnsafeRawPointer, rowBytes: Int, k: 
         let a0 = acts + t * aRow, a1 = acts + (t + 1) * aRow
         for r in rowStart..<rowEnd {
             let wr = w + r * rowBytes
-            let (p, q) = dot2(q41: q41, nb: nb, wr, a0, wr, a1)
+            let (p, q) = dot2(q41: q41, q50: q50, nb: nb, wr, a0, wr, a1)
             y[t * yStride + r] = p
             y[(t + 1) * yStride + r] = q
         }
@@ -109,13 +121,13 @@ public func avx512ExactMatmul(q41: Bool, w: UnsafeRawPointer, rowBytes: Int, k: 
         let a = acts + t * aRow
         var r = rowStart
         while r + 2 <= rowEnd {
-            let (p, q) = dot2(q41: q41, nb: nb, w + r * rowBytes, a, w + (r + 1) * rowBytes, a)
+            let (p, q) = dot2(q41: q41, q50: q50, nb: nb, w + r * rowBytes, a, w + (r + 1) * rowBytes, a)
             y[t * yStride + r] = p
             y[t * yStride + r + 1] = q
             r += 2
         }
         if r < rowEnd {
-            y[t * yStride + r] = dot2(q41: q41, nb: nb, w + r * rowBytes, a, w + r * rowBytes, a).0
+            y[t * yStride + r] = dot2(q41: q41, q50: q50, nb: nb, w + r * rowBytes, a, w + r * rowBytes, a).0
         }
     }
 }
@@ -128,9 +140,9 @@ private let panelBlockBytes = 128 + 128 + 16 + 64
 
 /// Decodes rows r0..r0+3 (rows past `rowEnd` repeat the last one) into `panel`, `nb` blocks.
 @inline(__always)
-private func fillPanel(q41: Bool, w: UnsafeRawPointer, rowBytes: Int, r0: Int, rowEnd: Int, nb: Int,
+private func fillPanel(q41: Bool, q50: Bool, w: UnsafeRawPointer, rowBytes: Int, r0: Int, rowEnd: Int, nb: Int,
                        panel: UnsafeMutableRawPointer) {
-    let wBytes = q41 ? 20 : 34
+    let wBytes = q41 ? 20 : q50 ? 22 : 34
     for i in 0..<4 {
         let wr = w + min(r0 + i, rowEnd - 1) * rowBytes
         for b in 0..<nb {
@@ -141,7 +153,7 @@ private func fillPanel(q41: Bool, w: UnsafeRawPointer, rowBytes: Int, r0: Int, r
                 let m = h2f(wb + 2)
                 for l in 0..<4 { (pb + 272).storeBytes(of: m, toByteOffset: 4 * (4 * i + l), as: Float.self) }
             } else {
-                let x = _mm256_loadu_si256((wb + 2).assumingMemoryBound(to: __m256i_u.self))
+                let x = signedBytes(q50: q50, wb)
                 _mm256_storeu_si256((pb + 32 * i).assumingMemoryBound(to: __m256i_u.self), _mm256_abs_epi8(x))
                 _mm256_storeu_si256((pb + 128 + 32 * i).assumingMemoryBound(to: __m256i_u.self),
                                     _mm256_cmpgt_epi8(_mm256_setzero_si256(), x))
@@ -169,7 +181,7 @@ public func avx512ActivationScales(q81: Bool, acts: UnsafeRawPointer, k: Int, nT
 /// 4 rows × 4 tokens a tile; each 512-bit accumulator holds two dot products (rows A/B or C/D for one token).
 /// `ad`/`asum` come from `avx512ActivationScales` with `tokenStride` ≥ nTokens rounded up to 4 (padding
 /// repeats the last token); `panel` holds `k/32 · 336` bytes.
-public func avx512ExactGemm(q41: Bool, w: UnsafeRawPointer, rowBytes: Int, k: Int, rowStart: Int, rowEnd: Int,
+public func avx512ExactGemm(q41: Bool, q50: Bool = false, w: UnsafeRawPointer, rowBytes: Int, k: Int, rowStart: Int, rowEnd: Int,
                             acts: UnsafeRawPointer, ad: UnsafePointer<Float>, asum: UnsafePointer<Float>,
                             tokenStride: Int, nTokens: Int, y: UnsafeMutablePointer<Float>, yStride: Int,
                             panel: UnsafeMutableRawPointer) {
@@ -177,7 +189,7 @@ public func avx512ExactGemm(q41: Bool, w: UnsafeRawPointer, rowBytes: Int, k: In
     let aRow = nb * aBytes
     var r0 = rowStart
     while r0 < rowEnd {
-        fillPanel(q41: q41, w: w, rowBytes: rowBytes, r0: r0, rowEnd: rowEnd, nb: nb, panel: panel)
+        fillPanel(q41: q41, q50: q50, w: w, rowBytes: rowBytes, r0: r0, rowEnd: rowEnd, nb: nb, panel: panel)
         var t0 = 0
         while t0 < nTokens {
             let last = nTokens - 1
@@ -272,7 +284,7 @@ nonisolated(unsafe) var touchSink: UInt8 = 0
 /// Rows a and c (weight block pointers) against the broadcast token block `yv`: acc += (d_w·d_a) × lane sums,
 /// and for Q4_1 macc += m_w · s_a (the same value in all lanes of a half; lane 0 and 8 are read at the end).
 @inline(__always)
-private func gemvPair(q41: Bool, _ a: UnsafeRawPointer, _ c: UnsafeRawPointer, _ yv: __m512i, _ adb: __m512,
+private func gemvPair(q41: Bool, q50: Bool, _ a: UnsafeRawPointer, _ c: UnsafeRawPointer, _ yv: __m512i, _ adb: __m512,
                       _ asb: __m512, _ acc: inout __m512, _ macc: inout __m512) {
     let zero = _mm512_setzero_si512()
     if q41 {
@@ -293,9 +305,8 @@ private func gemvPair(q41: Bool, _ a: UnsafeRawPointer, _ c: UnsafeRawPointer, _
         acc = _mm512_fmadd_ps(_mm512_mul_ps(dw, adb), p, acc)
         macc = _mm512_fmadd_ps(mw, asb, macc)
     } else {
-        var x = _mm512_mask_broadcast_i64x4(
-            _mm512_castsi256_si512(_mm256_loadu_si256((a + 2).assumingMemoryBound(to: __m256i_u.self))),
-            0xF0, _mm256_loadu_si256((c + 2).assumingMemoryBound(to: __m256i_u.self)))
+        var x = _mm512_mask_broadcast_i64x4(_mm512_castsi256_si512(signedBytes(q50: q50, a)), 0xF0,
+                                            signedBytes(q50: q50, c))
         let yy = _mm512_mask_sub_epi8(yv, _mm512_movepi8_mask(x), zero, yv)
         x = _mm512_abs_epi8(x)
         let p = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(zero, x, yy))
@@ -307,10 +318,10 @@ private func gemvPair(q41: Bool, _ a: UnsafeRawPointer, _ c: UnsafeRawPointer, _
 /// One token against rows rowStart..<rowEnd, eight rows (four independent accumulators, two dot products
 /// each) per pass so the FMA chains overlap; ggml's per-dot arithmetic as everywhere in this file.
 /// `ad`/`asum`: the token's per-block scale and sum as floats (`avx512ActivationScales`, stride 1).
-public func avx512ExactGemv(q41: Bool, w: UnsafeRawPointer, rowBytes: Int, k: Int, rowStart: Int, rowEnd: Int,
+public func avx512ExactGemv(q41: Bool, q50: Bool = false, w: UnsafeRawPointer, rowBytes: Int, k: Int, rowStart: Int, rowEnd: Int,
                             act: UnsafeRawPointer, ad: UnsafePointer<Float>, asum: UnsafePointer<Float>,
                             y: UnsafeMutablePointer<Float>) {
-    let nb = k / 32, wBytes = q41 ? 20 : 34, aBytes = q41 ? 36 : 34, aq = q41 ? 4 : 2
+    let nb = k / 32, wBytes = q41 ? 20 : q50 ? 22 : 34, aBytes = q41 ? 36 : 34, aq = q41 ? 4 : 2
     var sink: UInt8 = 0
     defer { touchSink = sink }  // one store per call keeps the touching loads alive
     var r0 = rowStart
@@ -337,10 +348,10 @@ public func avx512ExactGemv(q41: Bool, w: UnsafeRawPointer, rowBytes: Int, k: In
             let yv = _mm512_broadcast_i64x4(_mm256_loadu_si256((ab + aq).assumingMemoryBound(to: __m256i_u.self)))
             let adb = _mm512_set1_ps(ad[b]), asb = _mm512_set1_ps(asum[b])
             let o = b * wBytes
-            gemvPair(q41: q41, w0 + o, w1 + o, yv, adb, asb, &acc0, &m0)
-            gemvPair(q41: q41, w2 + o, w3 + o, yv, adb, asb, &acc1, &m1)
-            gemvPair(q41: q41, w4 + o, w5 + o, yv, adb, asb, &acc2, &m2)
-            gemvPair(q41: q41, w6 + o, w7 + o, yv, adb, asb, &acc3, &m3)
+            gemvPair(q41: q41, q50: q50, w0 + o, w1 + o, yv, adb, asb, &acc0, &m0)
+            gemvPair(q41: q41, q50: q50, w2 + o, w3 + o, yv, adb, asb, &acc1, &m1)
+            gemvPair(q41: q41, q50: q50, w4 + o, w5 + o, yv, adb, asb, &acc2, &m2)
+            gemvPair(q41: q41, q50: q50, w6 + o, w7 + o, yv, adb, asb, &acc3, &m3)
         }
         let n0 = unsafeBitCast(m0, to: SIMD16<Float>.self), n1 = unsafeBitCast(m1, to: SIMD16<Float>.self)
         let n2 = unsafeBitCast(m2, to: SIMD16<Float>.self), n3 = unsafeBitCast(m3, to: SIMD16<Float>.self)

@@ -2,13 +2,13 @@ import HearthKernels
 import HearthTensors
 import XCTest
 
-/// The Q4_1/Q8_0 matmul reproduces ggml's x86 arithmetic bit for bit on every kernel path: the AVX-512 version
+/// The Q4_1/Q5_0/Q8_0 matmul reproduces ggml's x86 arithmetic bit for bit on every kernel path: the AVX-512 version
 /// must give exactly the bits of the portable `ExactKernels.dot`, for decode (1 token), odd and paired tokens,
 /// odd row counts and both thread counts.
 final class ExactMatmulTests: XCTestCase {
     func testEveryPathGivesTheSameBits() throws {
         var rng = SystemRandomNumberGenerator()
-        for type in [GGMLType.q4_1, .q8_0] {
+        for type in [GGMLType.q4_1, .q5_0, .q8_0] {
             let k = 576, rows = 37
             let rowBytes = k / 32 * type.blockBytes
             var raw = [UInt8](repeating: 0, count: rows * rowBytes)
