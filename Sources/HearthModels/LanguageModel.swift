@@ -51,6 +51,7 @@ public enum ModelRegistry {
     static let loaders: [String: @Sendable (WeightSource, ThreadPool) throws -> LanguageModel] = [
         "llama": { try LlamaModel(source: $0, pool: $1) },
         "gemma3": { try Gemma3Model(source: $0, pool: $1) },
+        "qwen2": { try Qwen2.load(source: $0, pool: $1) },
     ]
 
     public static var architectures: [String] { loaders.keys.sorted() }

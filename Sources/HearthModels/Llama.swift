@@ -7,10 +7,29 @@ import HearthTensors
 /// embedding → per layer [RMSNorm → Q/K/V projections → RoPE (normal pairing) → grouped-query causal attention →
 /// output projection → residual → RMSNorm → SwiGLU FFN → residual] → final RMSNorm → output projection (tied to
 /// the embedding when `output.weight` is absent). SmolLM2 is a llama.
+/// Architectures that are this graph with small changes (qwen2) pass a `DecoderOptions` instead of copying it.
+public struct DecoderOptions: Sendable {
+    public enum RopeStyle: Sendable { case normal, neox }
+    /// The `general.architecture` name, also the metadata key prefix (`llama.block_count`…).
+    public var architecture: String
+    public var rope: RopeStyle
+    /// Whether `blk.N.attn_{q,k,v}.bias` (F32) are required and added after the projections.
+    public var qkvBias: Bool
+
+    public init(architecture: String, rope: RopeStyle, qkvBias: Bool) {
+        self.architecture = architecture
+        self.rope = rope
+        self.qkvBias = qkvBias
+    }
+
+    public static let llama = DecoderOptions(architecture: "llama", rope: .normal, qkvBias: false)
+}
+
 public final class LlamaModel: LanguageModel, @unchecked Sendable {
     struct Layer {
         let attnNorm: UnsafePointer<Float>
         let wq, wk, wv, wo: TensorView
+        let bq, bk, bv: UnsafePointer<Float>?
         let ffnNorm: UnsafePointer<Float>
         let gate, up, down: TensorView
     }
@@ -22,6 +41,8 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
     let tokenEmbedding: TensorView
     let outputNorm: UnsafePointer<Float>
     let output: TensorView
+    let outputBias: UnsafePointer<Float>?
+    let options: DecoderOptions
     let ropeDims: Int
     let ropeBase: Float
     let ropeScale: Float
@@ -29,9 +50,10 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
     let ffnSize: Int
     let scratch = Scratch()
 
-    public init(source: WeightSource, pool: ThreadPool) throws {
+    public init(source: WeightSource, pool: ThreadPool, options: DecoderOptions = .llama) throws {
         let r = WeightReader(source: source)
-        let a = "llama"
+        let a = options.architecture
+        self.options = options
         let nLayer = try r.int("\(a).block_count")
         let nEmbd = try r.int("\(a).embedding_length")
         let nHead = try r.int("\(a).attention.head_count")
@@ -62,6 +84,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         let vocab = tokenEmbedding.rows
         outputNorm = try r.f32Tensor("output_norm.weight", nEmbd)
         output = try r.optionalTensor("output.weight", [nEmbd, vocab]) ?? tokenEmbedding
+        outputBias = source.tensor("output.bias") == nil ? nil : try r.f32Tensor("output.bias", vocab)
         let qDim = nHead * headDim, kvDim = nHeadKV * headDim
         layers = try (0..<nLayer).map { i in
             let p = "blk.\(i)."
@@ -70,6 +93,9 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
                          wk: try r.tensor(p + "attn_k.weight", [nEmbd, kvDim]),
                          wv: try r.tensor(p + "attn_v.weight", [nEmbd, kvDim]),
                          wo: try r.tensor(p + "attn_output.weight", [qDim, nEmbd]),
+                         bq: options.qkvBias ? try r.f32Tensor(p + "attn_q.bias", qDim) : nil,
+                         bk: options.qkvBias ? try r.f32Tensor(p + "attn_k.bias", kvDim) : nil,
+                         bv: options.qkvBias ? try r.f32Tensor(p + "attn_v.bias", kvDim) : nil,
                          ffnNorm: try r.f32Tensor(p + "ffn_norm.weight", nEmbd),
                          gate: try r.tensor(p + "ffn_gate.weight", [nEmbd, nFF]),
                          up: try r.tensor(p + "ffn_up.weight", [nEmbd, nFF]),
@@ -124,18 +150,22 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
             matmul(l.wq, xn, nTokens: n, q, pool: pool)
             matmul(l.wk, xn, nTokens: n, k, pool: pool)
             matmul(l.wv, xn, nTokens: n, v, pool: pool)
+            if let b = l.bq { for i in 0..<n { Ops.add(q + i * qDim, b, qDim) } }
+            if let b = l.bk { for i in 0..<n { Ops.add(k + i * kvDim, b, kvDim) } }
+            if let b = l.bv { for i in 0..<n { Ops.add(v + i * kvDim, b, kvDim) } }
             dump("Qcur-\(li)", q, n * qDim); dump("Kcur-\(li)", k, n * kvDim); dump("Vcur-\(li)", v, n * kvDim)
             let kc = cache.keys[li], vc = cache.values[li]
+            let rope = options.rope == .neox ? Ops.ropeNeox : Ops.ropeNormal
             for i in 0..<n {
-                Ops.ropeNormal(q + i * qDim, heads: info.headCount, headDim: hd, dims: ropeDims,
-                               cos: cosT + i * half, sin: sinT + i * half)
-                Ops.ropeNormal(k + i * kvDim, heads: info.headCountKV, headDim: hd, dims: ropeDims,
-                               cos: cosT + i * half, sin: sinT + i * half)
+                rope(q + i * qDim, info.headCount, hd, ropeDims, cosT + i * half, sinT + i * half)
+                rope(k + i * kvDim, info.headCountKV, hd, ropeDims, cosT + i * half, sinT + i * half)
                 Ops.toHalf(k + i * kvDim, kc + slots[i] * kvDim, kvDim)
                 Ops.toHalf(v + i * kvDim, vc + slots[i] * kvDim, kvDim)
             }
             dump("Qrope-\(li)", q, n * qDim); dump("Krope-\(li)", k, n * kvDim)
-            attention(batch: batch, cache: cache, layer: li, q: q, out: att)
+            CausalAttention(heads: info.headCount, kvHeads: info.headCountKV, headDim: hd,
+                            scale: 1 / Float(hd).squareRoot(), window: 0)
+                .run(batch: batch, cache: cache, layer: li, q: q, out: att, pool: pool, scratch: scratch)
             dump("kqv_out-\(li)", att, n * qDim)
             matmul(l.wo, att, nTokens: n, tmp, pool: pool)
             dump("attn_out-\(li)", tmp, n * e)
@@ -168,98 +198,14 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
             values.withUnsafeMutableBufferPointer { buf in
                 guard let base = buf.baseAddress else { return }
                 matmul(output, xn, nTokens: rows.count, base, pool: pool)
+                if let b = outputBias {
+                    for j in 0..<rows.count { Ops.add(base + j * info.vocabSize, b, info.vocabSize) }
+                }
             }
         }
         return Logits(vocabSize: info.vocabSize, values: values, batchIndices: rows)
     }
 
-    /// Causal attention of every batch token against its own sequence, parallel over (token, head) pairs.
-    func attention(batch: Batch, cache: KVCache, layer: Int, q: UnsafeMutablePointer<Float>,
-                   out: UnsafeMutablePointer<Float>) {
-        let n = batch.count, nHead = info.headCount, hd = info.headDim
-        let group = nHead / info.headCountKV
-        let scale = 1 / Float(hd).squareRoot()
-        let maxKeys = batch.positions.map { Int($0) + 1 }.max() ?? 1
-        let scores = scratch.get("scores", (maxKeys + 2 * hd) * pool.threadCount)
-        // Block tables are copied out once so worker threads only read plain memory.
-        var tables: [Int32: [Int32]] = [:]
-        for s in Set(batch.sequenceIds) {
-            tables[s] = cache.withBlockTable(s) { p in
-                Array(UnsafeBufferPointer(start: p, count: (cache.length(of: s) + cache.blockSize - 1) / cache.blockSize))
-            }
-        }
-        let kc = cache.keys[layer], vc = cache.values[layer], kvDim = cache.kvDim, bs = cache.blockSize
-        if n >= 64, Attention.useAVX512, hd % 16 == 0 {
-            tiledAttention(batch: batch, cache: cache, tables: tables, layer: layer, q: q, out: out, scale: scale,
-                           group: group)
-            return
-        }
-        let units = n * nHead
-        pool.run { t, nt in
-            let myScores = scores + t * (maxKeys + 2 * hd)
-            var u = t
-            while u < units {
-                let i = u / nHead, h = u % nHead
-                let table = tables[batch.sequenceIds[i]] ?? []
-                table.withUnsafeBufferPointer { tb in
-                    guard let base = tb.baseAddress else { return }
-                    let kv = PagedKV(k: kc, v: vc, slotStride: kvDim, blockSize: bs, blocks: base)
-                    Attention.attendHead(q: q + i * nHead * hd + h * hd, out: out + i * nHead * hd + h * hd, kv: kv,
-                                         kvHead: h / group, headDim: hd, nKeys: Int(batch.positions[i]) + 1,
-                                         scale: scale, scratch: myScores)
-                }
-                u += nt
-            }
-        }
-    }
-}
-
-extension LlamaModel {
-    /// Batches of ≥ 64 tokens: llama.cpp switches to its tiled f32 flash attention there, so we do too (same
-    /// bits). Work units are (tile of ≤ 64 queries of one sequence, head), spread over the pool.
-    func tiledAttention(batch: Batch, cache: KVCache, tables: [Int32: [Int32]], layer: Int, q: UnsafeMutablePointer<Float>,
-                        out: UnsafeMutablePointer<Float>, scale: Float, group: Int) {
-        let nHead = info.headCount, hd = info.headDim, qDim = nHead * hd
-        var tiles: [(seq: Int32, rows: [Int32], positions: [Int32])] = []
-        var bySeq: [Int32: [Int32]] = [:]
-        var order: [Int32] = []
-        for i in 0..<batch.count {
-            let s = batch.sequenceIds[i]
-            if bySeq[s] == nil { order.append(s) }
-            bySeq[s, default: []].append(Int32(i))
-        }
-        for s in order {
-            let rows = bySeq[s] ?? []
-            for start in stride(from: 0, to: rows.count, by: 64) {
-                let r = Array(rows[start..<min(rows.count, start + 64)])
-                tiles.append((s, r, r.map { batch.positions[Int($0)] }))
-            }
-        }
-        let perThread = 64 * hd * 4 + 64 * 64 + 128
-        let scratch = self.scratch.get("tiled", perThread * pool.threadCount)
-        let kc = cache.keys[layer], vc = cache.values[layer], kvDim = cache.kvDim, bs = cache.blockSize
-        let units = tiles.count * nHead
-        pool.run { t, nt in
-            var u = t
-            while u < units {
-                let tile = tiles[u / nHead], h = u % nHead
-                let table = tables[tile.seq] ?? []
-                table.withUnsafeBufferPointer { tb in
-                    tile.rows.withUnsafeBufferPointer { rb in
-                        tile.positions.withUnsafeBufferPointer { pb in
-                            guard let tbase = tb.baseAddress, let rbase = rb.baseAddress, let pbase = pb.baseAddress else { return }
-                            avx512AttendTileF32(q: q + h * hd, qStride: qDim, out: out + h * hd, outStride: qDim,
-                                                rows: rbase, positions: pbase, count: rb.count, k: kc, v: vc,
-                                                slotStride: kvDim, blockSize: bs, blocks: tbase,
-                                                kvOffset: (h / group) * hd, headDim: hd, scale: scale,
-                                                scratch: scratch + t * perThread)
-                        }
-                    }
-                }
-                u += nt
-            }
-        }
-    }
 }
 
 /// Rejects weight types the matmul kernels cannot multiply, naming the tensor.
