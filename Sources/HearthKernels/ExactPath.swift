@@ -1,6 +1,6 @@
 import HearthTensors
 
-/// The "same bits as llama.cpp" path for Q4_1, Q5_0 and Q8_0 weights.
+/// The "same bits as llama.cpp" path for Q4_1, Q5_0, Q8_0 and Q6_K weights.
 ///
 /// Small models turn one-ulp differences into different int8 activation roundings a layer later, and those into
 /// log-probabilities 0.1 away from llama.cpp's. So for these types we compute exactly what ggml computes on x86
@@ -17,6 +17,7 @@ public enum ExactKernels {
         switch weight {
         case .q4_1: return .q8_1
         case .q8_0, .q5_0: return .q8_0
+        case .q6_K: return .q8_K
         default: return nil
         }
     }
@@ -25,6 +26,7 @@ public enum ExactKernels {
     /// and for Q8_1 s = fp16(d · Σq).
     public static func quantizeRow(_ type: GGMLType, _ x: UnsafePointer<Float>, _ dst: UnsafeMutableRawPointer,
                                    _ k: Int) {
+        if type == .q8_K { quantizeRowQ8_K(x, dst, k); return }
         let bytes = type.blockBytes, withSum = type == .q8_1
         for b in 0..<(k / 32) {
             let src = x + 32 * b, blk = dst + b * bytes
@@ -46,6 +48,7 @@ public enum ExactKernels {
 
     /// One dot product of a Q4_1 or Q8_0 row with an activation row quantized by `quantizeRow`.
     public static func dot(_ type: GGMLType, _ k: Int, _ w: UnsafeRawPointer, _ a: UnsafeRawPointer) -> Float {
+        if type == .q6_K { return dotQ6_K(k, w, a) }
         var lanes = SIMD8<Float>()
         var summs: Float = 0
         var qw = SIMD32<Int32>()
@@ -87,6 +90,32 @@ public enum ExactKernels {
             }
         }
         return horizontalSum8(lanes) + summs
+    }
+
+    /// Q6_K · Q8_K as ggml's AVX2 `ggml_vec_dot_q6_K_q8_K` computes it. Per 256-block, eight int32 lanes: with
+    /// u = q + 32 (the unsigned 6-bit value) and e = 32c + 4l + i (chunk c < 8, lane l < 8, i < 4),
+    /// lane l = Σ_{c,i} scale[e/16]·u_e·a_e − 32·(bsums[2l]·scale[2l] + bsums[2l+1]·scale[2l+1]) (maddubs/madd
+    /// never saturate here: |u·a| pairs stay below 2^14); then lanes = fma(d_a·d_w, Float(lane), lanes), and
+    /// `horizontalSum8` at the end.
+    public static func dotQ6_K(_ k: Int, _ w: UnsafeRawPointer, _ a: UnsafeRawPointer) -> Float {
+        var acc = SIMD8<Float>()
+        for b in 0..<(k / 256) {
+            let x = w + b * 210, y = a + b * 292
+            let d = y.loadUnaligned(as: Float.self) * halfToFloat((x + 208).loadUnaligned(as: UInt16.self))
+            let sc = (x + 192).assumingMemoryBound(to: Int8.self)
+            let q8 = (y + 4).assumingMemoryBound(to: Int8.self)
+            var lanes = SIMD8<Int32>()
+            for e in 0..<256 {
+                lanes[(e & 31) >> 2] &+= Int32(sc[e >> 4]) &* (q6KQuant(x, e) &+ 32) &* Int32(q8[e])
+            }
+            for l in 0..<8 {
+                let s0 = Int32(y.loadUnaligned(fromByteOffset: 260 + 4 * l, as: Int16.self))
+                let s1 = Int32(y.loadUnaligned(fromByteOffset: 262 + 4 * l, as: Int16.self))
+                lanes[l] &-= (s0 &* Int32(sc[2 * l]) &+ s1 &* Int32(sc[2 * l + 1])) &<< 5
+            }
+            for l in 0..<8 { acc[l] = acc[l].addingProduct(d, Float(lanes[l])) }
+        }
+        return horizontalSum8(acc)
     }
 
     /// ggml's `hsum_float_8` order.

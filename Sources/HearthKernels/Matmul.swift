@@ -133,15 +133,15 @@ public func matmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: Int, _ y
     }
 }
 
-/// Q4_1 and Q8_0 weights: ggml's own arithmetic, bit for bit (see `ExactKernels`).
+/// Q4_1, Q5_0, Q8_0 and Q6_K weights: ggml's own arithmetic, bit for bit (see `ExactKernels`).
 private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: Int, _ y: UnsafeMutablePointer<Float>,
                          pool: ThreadPool, isa: KernelISA, activation: GGMLType, chunk: Int) {
     let k = w.columns, rows = w.rows, rowBytes = w.rowBytes
-    let aRow = k / 32 * activation.blockBytes
+    let aRow = k / activation.blockSize * activation.blockBytes
     let acts = pool.scratch.raw(bytes: aRow * nTokens)
     let q81 = activation == .q8_1
     let quantize = { (t0: Int, t1: Int) in
-        if isa == .avx512 {
+        if isa == .avx512 && activation != .q8_K {
             avx512QuantizeGGML(x, k: k, tokenStart: t0, tokenEnd: t1, q81: q81, acts)
         } else {
             for t in t0..<t1 { ExactKernels.quantizeRow(activation, x + t * k, acts + t * aRow, k) }
@@ -157,6 +157,26 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
         }
     }
     let type = w.type, data = w.data
+    if isa == .avx512 && type == .q6_K {
+        let nb = k / 256
+        if nTokens >= 2 {
+            pool.run { t, _ in
+                let r0 = min(rows, t * chunk), r1 = min(rows, r0 + chunk)
+                if r0 >= r1 { return }
+                avx512ExactGemmQ6K(w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1, acts: acts,
+                                   nTokens: nTokens, y: y, yStride: rows,
+                                   panel: pool.scratch.threadBuffer(t, bytes: nb * avx512Q6KPanelBytesPerBlock))
+            }
+        } else {
+            let chunk8 = ((rows + pool.threadCount - 1) / pool.threadCount + 7) & ~7
+            pool.run { t, _ in
+                let r0 = min(rows, t * chunk8), r1 = min(rows, r0 + chunk8)
+                if r0 >= r1 { return }
+                avx512ExactGemvQ6K(w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1, act: acts, y: y)
+            }
+        }
+        return
+    }
     if isa == .avx512 && nTokens >= 2 {
         let nb = k / 32, stride = (nTokens + 3) & ~3
         let scales = pool.scratch.floats(2 * nb * stride)
