@@ -15,7 +15,7 @@ func gemmSequentialK(_ c: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>
         var i = 0
         while i < m {
             let rows = min(4, m - i)
-            var acc = [V](repeating: V(), count: 16)
+            var acc = InlineArray<16, V>(repeating: V())  // stays in registers (a heap array would not)
             for r in 0..<rows { for cc in 0..<cols { acc[r * 4 + cc] = ld(c + (i + r) * n + j + 16 * cc) } }
             for kk in 0..<k {
                 let brow = b + kk * n + j
