@@ -257,31 +257,58 @@ public func getRows(_ w: TensorView, _ ids: [Int32], _ out: UnsafeMutablePointer
 
 // MARK: - Scratch
 
-/// Reusable buffers of one pool: the quantized activations (shared by all threads of a call) and one weight
-/// panel per thread. They grow on demand and are never shrunk, so steady-state calls do not allocate.
+/// A 64-byte-aligned buffer that grows on demand and is never shrunk.
+struct GrowableBuffer {
+    private(set) var pointer: UnsafeMutableRawPointer
+    private var bytes = 64
+
+    init() { pointer = GrowableBuffer.allocate(64) }
+
+    /// At least `need` bytes; the contents are not kept when it grows.
+    mutating func reserve(_ need: Int) -> UnsafeMutableRawPointer {
+        if need > bytes {
+            free(pointer)
+            pointer = GrowableBuffer.allocate(need)
+            bytes = need
+        }
+        return pointer
+    }
+
+    func release() { free(pointer) }
+
+    private static func allocate(_ bytes: Int) -> UnsafeMutableRawPointer {
+        var p: UnsafeMutableRawPointer?
+        let rc = posix_memalign(&p, 64, max(64, bytes))
+        // Out of memory for a scratch buffer (at most a few MB per call): nothing sensible to continue with.
+        guard rc == 0, let p else { fatalError("MatmulScratch: cannot allocate \(bytes) bytes") }
+        return p
+    }
+}
+
+/// Reusable buffers of one pool: the quantized activations and activation scales (shared by all threads of a
+/// call, filled before `run`) and one weight panel per thread. They grow on demand and are never shrunk, so
+/// steady-state calls do not allocate. Each thread touches only its own slots of the per-thread arrays.
 final class MatmulScratch: @unchecked Sendable {
     struct Activations {
         let qs: UnsafeMutablePointer<Int8>
         let dg: UnsafeMutablePointer<Float>
         let sg: UnsafeMutablePointer<Float>
     }
-    private var act: UnsafeMutableRawPointer?
-    private var actBytes = 0
-    private var panels: [UnsafeMutableRawPointer?]
-    private var panelBytes: [Int]
+    private var act = GrowableBuffer()
+    private var floatBuf = GrowableBuffer()
+    private var panels: [GrowableBuffer]
+    private var threadBufs: [GrowableBuffer]
 
     init(threads: Int) {
-        panels = Array(repeating: nil, count: threads)
-        panelBytes = Array(repeating: 0, count: threads)
-        threadBufs = Array(repeating: nil, count: threads)
-        threadBytes = Array(repeating: 0, count: threads)
+        panels = (0..<threads).map { _ in GrowableBuffer() }
+        threadBufs = (0..<threads).map { _ in GrowableBuffer() }
     }
 
     deinit {
-        free(act)
-        free(floatBuf)
-        for p in panels { free(p) }
-        for p in threadBufs { free(p) }
+        act.release()
+        floatBuf.release()
+        panels.forEach { $0.release() }
+        threadBufs.forEach { $0.release() }
     }
 
     /// Layout: `qs[t * kPad + e]`, `dg[t * kPad/16 + g]`, `sg[t * kPad/16 + g]`.
@@ -289,69 +316,25 @@ final class MatmulScratch: @unchecked Sendable {
         let qsBytes = (tokens * kPad + 63) & ~63
         let groups = tokens * (kPad / 16)
         let gBytes = (groups * 4 + 63) & ~63
-        let need = qsBytes + 2 * gBytes
-        if need > actBytes {
-            free(act)
-            act = alignedAlloc(need)
-            actBytes = need
-        }
-        let base = act!
+        let base = act.reserve(qsBytes + 2 * gBytes)
         return Activations(qs: base.assumingMemoryBound(to: Int8.self),
                            dg: (base + qsBytes).assumingMemoryBound(to: Float.self),
                            sg: (base + qsBytes + gBytes).assumingMemoryBound(to: Float.self))
     }
 
     /// A raw buffer of at least `bytes` for activations in ggml's block layout (shares the activation buffer).
-    func raw(bytes: Int) -> UnsafeMutableRawPointer {
-        if bytes > actBytes {
-            free(act)
-            act = alignedAlloc(bytes)
-            actBytes = bytes
-        }
-        return act!
-    }
+    func raw(bytes: Int) -> UnsafeMutableRawPointer { act.reserve(bytes) }
 
-    private var floatBuf: UnsafeMutablePointer<Float>?
-    private var floatCount = 0
-    private var threadBufs: [UnsafeMutableRawPointer?] = []
-    private var threadBytes: [Int] = []
-
-    /// A float buffer of at least `count` (shared by the threads of one call; filled before `run`).
+    /// A float buffer of at least `count`.
     func floats(_ count: Int) -> UnsafeMutablePointer<Float> {
-        if count > floatCount {
-            free(floatBuf)
-            floatBuf = alignedAlloc(count * 4).assumingMemoryBound(to: Float.self)
-            floatCount = count
-        }
-        return floatBuf!
+        floatBuf.reserve(count * 4).assumingMemoryBound(to: Float.self)
     }
 
-    /// A buffer private to pool thread `thread`. Each thread only touches its own slot; the slots array is
-    /// sized before any `run` (see `init`).
-    func threadBuffer(_ thread: Int, bytes: Int) -> UnsafeMutableRawPointer {
-        if bytes > threadBytes[thread] {
-            free(threadBufs[thread])
-            threadBufs[thread] = alignedAlloc(bytes)
-            threadBytes[thread] = bytes
-        }
-        return threadBufs[thread]!
-    }
+    /// A buffer private to pool thread `thread`.
+    func threadBuffer(_ thread: Int, bytes: Int) -> UnsafeMutableRawPointer { threadBufs[thread].reserve(bytes) }
 
     /// Panel of `panelRows` (4) unpacked weight rows: see `panelLayout`.
     func panel(thread: Int, kPad: Int) -> UnsafeMutableRawPointer {
-        let need = PanelLayout(kPad: kPad).totalBytes
-        if need > panelBytes[thread] {
-            free(panels[thread])
-            panels[thread] = alignedAlloc(need)
-            panelBytes[thread] = need
-        }
-        return panels[thread]!
-    }
-
-    private func alignedAlloc(_ bytes: Int) -> UnsafeMutableRawPointer {
-        var p: UnsafeMutableRawPointer?
-        let rc = posix_memalign(&p, 64, max(64, bytes))
-        guard rc == 0, let p else { fatalError("MatmulScratch: cannot allocate \(bytes) bytes") }
-        return p
+        panels[thread].reserve(PanelLayout(kPad: kPad).totalBytes)
     }
 }

@@ -51,6 +51,7 @@ public final class ThreadPool: @unchecked Sendable {
                 start.pool.workerLoop(start.index)
                 return nil
             }, box.toOpaque())
+            // No threads to compute on (the OS refused one): not recoverable for an inference process.
             if rc != 0 { fatalError("ThreadPool: pthread_create failed (\(rc))") }
             workers.append(tid)
         }

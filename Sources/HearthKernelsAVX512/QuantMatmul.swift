@@ -179,6 +179,7 @@ public func avx512QuantMatmul(type: GGMLType, w: UnsafeRawPointer, rowBytes: Int
     case .q4_K: rowsOf(DecQ4_K.self, w, rowBytes, k, rowStart, rowEnd, a, nTokens, y, yStride, panel)
     case .q5_K: rowsOf(DecQ5_K.self, w, rowBytes, k, rowStart, rowEnd, a, nTokens, y, yStride, panel)
     case .q6_K: rowsOf(DecQ6_K.self, w, rowBytes, k, rowStart, rowEnd, a, nTokens, y, yStride, panel)
+    // Callers check avx512HasUnpacker(type) first; anything else is a programmer error.
     default: fatalError("avx512QuantMatmul: no decoder for \(type)")
     }
 }

@@ -118,12 +118,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
     public func forward(_ batch: Batch, cache: KVCache) throws -> Logits {
         let n = batch.count
         guard n > 0 else { return Logits(vocabSize: info.vocabSize, values: [], batchIndices: []) }
-        guard batch.positions.count == n, batch.sequenceIds.count == n, batch.wantsLogits.count == n else {
-            throw ModelError.invalidBatch("tokens, positions, sequence ids and logit flags differ in length")
-        }
-        for (i, t) in batch.tokens.enumerated() where t < 0 || Int(t) >= info.vocabSize {
-            throw ModelError.invalidBatch("token \(i) has id \(t), outside the vocabulary (0..<\(info.vocabSize))")
-        }
+        try validate(batch, vocabSize: info.vocabSize)
         try cache.prepare(batch)
 
         let e = info.embeddingSize, hd = info.headDim
@@ -183,28 +178,10 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
             Ops.add(x, tmp, n * e)
             dump("l_out-\(li)", x, n * e)
         }
-        return finalLogits(batch: batch, x: x, xn: xn)
+        return finalLogits(batch: batch, x: x, xn: xn, outputNorm: outputNorm, output: output, bias: outputBias,
+                           eps: eps, vocabSize: info.vocabSize, pool: pool)
     }
 
-    /// Final norm and output projection, for the batch entries that want logits only.
-    func finalLogits(batch: Batch, x: UnsafeMutablePointer<Float>, xn: UnsafeMutablePointer<Float>) -> Logits {
-        let e = info.embeddingSize
-        let rows = batch.wantsLogits.indices.filter { batch.wantsLogits[$0] }
-        for (j, i) in rows.enumerated() {
-            Ops.rmsNorm(x + i * e, outputNorm, xn + j * e, n: e, rows: 1, eps: eps)
-        }
-        var values = [Float](repeating: 0, count: rows.count * info.vocabSize)
-        if !rows.isEmpty {
-            values.withUnsafeMutableBufferPointer { buf in
-                guard let base = buf.baseAddress else { return }
-                matmul(output, xn, nTokens: rows.count, base, pool: pool)
-                if let b = outputBias {
-                    for j in 0..<rows.count { Ops.add(base + j * info.vocabSize, b, info.vocabSize) }
-                }
-            }
-        }
-        return Logits(vocabSize: info.vocabSize, values: values, batchIndices: rows)
-    }
 
 }
 

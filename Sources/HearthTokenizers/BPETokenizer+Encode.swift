@@ -64,7 +64,7 @@ extension BPETokenizer {
         var ids: [Int32] = []
         var prev: [Int32] = []
         var next: [Int32] = []
-        var heap = BigramHeap()
+        var heap = PriorityHeap<Bigram>()
     }
 
     /// BPE over one word: start from one symbol per byte, repeatedly merge the adjacent pair with the best rank
@@ -132,7 +132,7 @@ extension BPETokenizer {
 }
 
 /// A queued merge candidate.
-struct Bigram {
+struct Bigram: Prioritized {
     let rank: Int32
     let left: Int32
     let right: Int32
@@ -145,40 +145,3 @@ struct Bigram {
     func before(_ o: Bigram) -> Bool { rank != o.rank ? rank < o.rank : left < o.left }
 }
 
-/// A binary min-heap of bigrams.
-struct BigramHeap {
-    private var items: [Bigram] = []
-
-    mutating func removeAll() { items.removeAll(keepingCapacity: true) }
-
-    mutating func push(_ b: Bigram) {
-        items.append(b)
-        var i = items.count - 1
-        while i > 0 {
-            let p = (i - 1) / 2
-            guard items[i].before(items[p]) else { break }
-            items.swapAt(i, p)
-            i = p
-        }
-    }
-
-    mutating func pop() -> Bigram? {
-        guard let top = items.first else { return nil }
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
-            var i = 0
-            let n = items.count
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var m = i
-                if l < n && items[l].before(items[m]) { m = l }
-                if r < n && items[r].before(items[m]) { m = r }
-                if m == i { break }
-                items.swapAt(i, m)
-                i = m
-            }
-        }
-        return top
-    }
-}

@@ -105,12 +105,12 @@ struct SPMScratch {
     var length: [Int32] = []
     var prev: [Int32] = []
     var next: [Int32] = []
-    var heap = SPMBigramHeap()
+    var heap = PriorityHeap<SPMBigram>()
 }
 
 /// A queued merge candidate: the symbols at `left` and `right` (adjacent when queued), the score of the token
 /// their concatenation forms, and that concatenation's length in bytes (which tells a stale pair).
-struct SPMBigram {
+struct SPMBigram: Prioritized {
     let score: Float
     let left: Int32
     let right: Int32
@@ -121,40 +121,3 @@ struct SPMBigram {
     func before(_ o: SPMBigram) -> Bool { score != o.score ? score > o.score : left < o.left }
 }
 
-/// A binary heap of SPM bigrams, best first.
-struct SPMBigramHeap {
-    private var items: [SPMBigram] = []
-
-    mutating func removeAll() { items.removeAll(keepingCapacity: true) }
-
-    mutating func push(_ b: SPMBigram) {
-        items.append(b)
-        var i = items.count - 1
-        while i > 0 {
-            let p = (i - 1) / 2
-            guard items[i].before(items[p]) else { break }
-            items.swapAt(i, p)
-            i = p
-        }
-    }
-
-    mutating func pop() -> SPMBigram? {
-        guard let top = items.first else { return nil }
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
-            var i = 0
-            let n = items.count
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var m = i
-                if l < n && items[l].before(items[m]) { m = l }
-                if r < n && items[r].before(items[m]) { m = r }
-                if m == i { break }
-                items.swapAt(i, m)
-                i = m
-            }
-        }
-        return top
-    }
-}
