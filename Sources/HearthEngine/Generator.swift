@@ -41,11 +41,20 @@ public final class Generator {
     public let loaded: LoadedModel
     public let cache: KVCache
     public let contextSize: Int
+    /// The tokens whose keys and values are in `cache`, in order: a prompt that extends them (the next turn of a
+    /// chat) only computes its new tokens.
+    public private(set) var cachedTokens: [Int32] = []
 
     public init(_ loaded: LoadedModel, contextSize: Int) {
         self.loaded = loaded
         self.contextSize = contextSize
         cache = loaded.model.makeCache(capacity: contextSize)
+    }
+
+    /// Forgets the cached tokens (the next prompt is computed whole).
+    public func reset() {
+        cache.clear()
+        cachedTokens = []
     }
 
     /// Generates after `prompt`, calling `onToken` for each token; return false from it to stop early.
@@ -56,15 +65,20 @@ public final class Generator {
         guard prompt.count < contextSize else {
             throw EngineError.promptTooLong(tokens: prompt.count, context: contextSize)
         }
-        cache.clear()
+        // Reuse the longest cached prefix; at least one token is evaluated, for its logits.
+        var reuse = 0
+        while reuse < min(cachedTokens.count, prompt.count - 1), cachedTokens[reuse] == prompt[reuse] { reuse += 1 }
+        cache.truncate(0, to: reuse)
+        cachedTokens = Array(prompt[..<reuse])
         var stats = GenerationStats()
         var sampler = Sampler(options.sampling)
         var history = prompt
         var detok = tok.makeDetokenizer()
 
         let t0 = Date()
-        var logits = try model.forward(Batch.prompt(prompt), cache: cache)
-        stats.promptTokens = prompt.count
+        var logits = try model.forward(Batch.prompt(Array(prompt[reuse...]), start: reuse), cache: cache)
+        cachedTokens = prompt
+        stats.promptTokens = prompt.count - reuse
         stats.promptDuration = Date().timeIntervalSince(t0)
 
         let limit = (options.numPredict ?? -1) < 0 ? Int.max : (options.numPredict ?? 0)
@@ -87,6 +101,7 @@ public final class Generator {
             guard try onToken(out) else { stats.doneReason = "stop"; break }
             if stats.generatedTokens >= limit || position >= contextSize { break }
             logits = try model.forward(Batch.prompt([id], start: position), cache: cache)
+            cachedTokens.append(id)
             position += 1
         }
         stats.generateDuration = Date().timeIntervalSince(t1)

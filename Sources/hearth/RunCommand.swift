@@ -41,25 +41,14 @@ struct RunCommand: ParsableCommand {
         } else if isatty(0) == 0 {
             text = readStdin()
         } else {
-            throw CLIError("no prompt: give one as an argument or on stdin")
+            return try runInteractive()
         }
         let loaded = try modelOptions.load()
         // Until chat templates exist, every prompt goes to the model raw.
         let tokens = loaded.tokenize(text, addSpecial: true, parseSpecial: true)
         guard !tokens.isEmpty else { throw CLIError("the prompt is empty") }
 
-        var options = GenerateOptions()
-        options.sampling.temperature = temperature
-        options.sampling.topK = topK
-        options.sampling.topP = topP
-        options.sampling.minP = minP
-        options.sampling.repeatPenalty = repeatPenalty
-        options.sampling.repeatLastN = repeatLastN
-        options.sampling.seed = seed
-        options.numPredict = numPredict
-        options.logprobs = json
-        options.topLogprobs = topLogprobs
-
+        let options = generateOptions()
         let ctx = min(ctxSize, max(loaded.model.info.trainedContext, 1))
         let generator = Generator(loaded, contextSize: ctx)
         let start = Date()
@@ -106,5 +95,28 @@ struct RunCommand: ParsableCommand {
 
                 """)
         }
+    }
+
+    func generateOptions() -> GenerateOptions {
+        var options = GenerateOptions()
+        options.sampling.temperature = temperature
+        options.sampling.topK = topK
+        options.sampling.topP = topP
+        options.sampling.minP = minP
+        options.sampling.repeatPenalty = repeatPenalty
+        options.sampling.repeatLastN = repeatLastN
+        options.sampling.seed = seed
+        options.numPredict = numPredict
+        options.logprobs = json
+        options.topLogprobs = topLogprobs
+        return options
+    }
+
+    /// No prompt and a terminal on stdin: the interactive chat.
+    func runInteractive() throws {
+        let loaded = try modelOptions.load()
+        let ctx = min(ctxSize, max(loaded.model.info.trainedContext, 1))
+        let setup = ChatSetup(name: modelOptions.model, options: generateOptions(), contextSize: ctx)
+        InteractiveChat(loaded: loaded, setup: setup).run()
     }
 }
