@@ -1,0 +1,65 @@
+/// jinja2's built-in tests (jinja2/tests.py): `x is defined`, `x is string`, `x is divisibleby 3`…
+enum Predicates {
+    static func test(_ name: String, _ v: TemplateValue, _ args: CallArguments, _ interp: Interpreter) throws -> Bool {
+        func arg() throws -> TemplateValue {
+            guard let a = args.positional.first ?? args.keyword.first?.1 else {
+                throw TemplateError(.type, "test '\(name)' needs an argument")
+            }
+            return a
+        }
+        switch name {
+        case "defined": return !v.isUndefined
+        case "undefined": return v.isUndefined
+        case "none": return v.isNone
+        case "boolean": if case .bool = v { return true } else { return false }
+        case "true": if case .bool(true) = v { return true } else { return false }
+        case "false": if case .bool(false) = v { return true } else { return false }
+        case "integer": if case .int = v { return true } else { return false }
+        case "float": if case .double = v { return true } else { return false }
+        case "number": return v.number != nil
+        case "string": if case .string = v { return true } else { return false }
+        case "mapping": if case .object = v { return true } else { return false }
+        case "iterable", "sequence":
+            switch v {
+            case .string, .array, .object, .undefined: return true
+            case .namespace: return name == "iterable"
+            default: return false
+            }
+        case "callable": if case .callable = v { return true } else { return false }
+        case "odd", "even":
+            guard let i = v.intValue else { throw TemplateError(.type, "test '\(name)' needs an integer") }
+            return (i & 1 == 1) == (name == "odd")
+        case "divisibleby":
+            guard let i = v.intValue, let n = try arg().intValue else {
+                throw TemplateError(.type, "divisibleby needs integers")
+            }
+            guard n != 0 else { throw TemplateError(.zeroDivision, "integer division or modulo by zero") }
+            return i % n == 0
+        case "eq", "equalto", "==": return try Operators.compare("==", v, arg())
+        case "ne", "!=": return try Operators.compare("!=", v, arg())
+        case "lt", "lessthan", "<": return try Operators.compare("<", v, arg())
+        case "le", "<=": return try Operators.compare("<=", v, arg())
+        case "gt", "greaterthan", ">": return try Operators.compare(">", v, arg())
+        case "ge", ">=": return try Operators.compare(">=", v, arg())
+        case "in": return try Operators.contains(try arg(), v)
+        case "sameas":
+            let other = try arg()
+            switch (v, other) {
+            case (.none, .none), (.undefined, .undefined): return true
+            case (.bool(let a), .bool(let b)): return a == b
+            case (.namespace(let a), .namespace(let b)): return a === b
+            case (.callable(let a), .callable(let b)): return a === b
+            default: return false
+            }
+        case "lower":
+            let s = v.pyStr
+            return s.contains { $0.isLowercase } && !s.contains { $0.isUppercase }
+        case "upper":
+            let s = v.pyStr
+            return s.contains { $0.isUppercase } && !s.contains { $0.isLowercase }
+        case "escaped": return false
+        default:
+            throw TemplateError(.runtime, "No test named '\(name)'.")
+        }
+    }
+}

@@ -1,0 +1,219 @@
+import Foundation
+
+/// A value inside a template: the Python objects a Hugging Face chat template sees (JSON data, strings, numbers,
+/// None), plus jinja2's Undefined, namespaces and callables (macros, methods, globals).
+///
+/// Printing, truthiness, equality and ordering follow Python 3 (`str()`, `bool()`, `==`, `<`), since templates are
+/// written against jinja2 running on CPython.
+public enum TemplateValue: @unchecked Sendable {
+    /// jinja2's `Undefined`; the payload says what was missing (for the error when it is used).
+    case undefined(String)
+    case none
+    case bool(Bool)
+    case int(Int)
+    case double(Double)
+    case string(String)
+    case array([TemplateValue])
+    case object(TemplateObject)
+    case namespace(Namespace)
+    case callable(TemplateCallable)
+
+    /// A Python dict: insertion-ordered string keys (the order JSON objects were written in).
+    public struct TemplateObject: Sendable {
+        public private(set) var keys: [String] = []
+        private var storage: [String: TemplateValue] = [:]
+
+        public init() {}
+        public init(_ pairs: [(String, TemplateValue)]) {
+            for (k, v) in pairs { self[k] = v }
+        }
+
+        public subscript(key: String) -> TemplateValue? {
+            get { storage[key] }
+            set {
+                if let v = newValue {
+                    if storage.updateValue(v, forKey: key) == nil { keys.append(key) }
+                } else if storage.removeValue(forKey: key) != nil {
+                    keys.removeAll { $0 == key }
+                }
+            }
+        }
+
+        public var count: Int { keys.count }
+        public var pairs: [(String, TemplateValue)] { keys.map { ($0, storage[$0] ?? .none) } }
+        public var values: [TemplateValue] { keys.map { storage[$0] ?? .none } }
+    }
+
+    /// jinja2's `namespace(...)`: the one mutable object templates have (`{% set ns.x = 1 %}`).
+    public final class Namespace: @unchecked Sendable {
+        var attributes = TemplateObject()
+        init(_ attributes: TemplateObject) { self.attributes = attributes }
+    }
+
+    /// The Python type name, as jinja2 and Python error messages print it.
+    var typeName: String {
+        switch self {
+        case .undefined: return "Undefined"
+        case .none: return "NoneType"
+        case .bool: return "bool"
+        case .int: return "int"
+        case .double: return "float"
+        case .string: return "str"
+        case .array: return "list"
+        case .object: return "dict"
+        case .namespace: return "Namespace"
+        case .callable: return "function"
+        }
+    }
+
+    var isUndefined: Bool { if case .undefined = self { return true } else { return false } }
+
+    /// Python's `bool(x)`.
+    public var truthy: Bool {
+        switch self {
+        case .undefined, .none: return false
+        case .bool(let b): return b
+        case .int(let i): return i != 0
+        case .double(let d): return d != 0
+        case .string(let s): return !s.isEmpty
+        case .array(let a): return !a.isEmpty
+        case .object(let o): return o.count > 0
+        case .namespace, .callable: return true
+        }
+    }
+
+    /// The numeric value for arithmetic and comparisons (Python treats bool as int).
+    var number: Double? {
+        switch self {
+        case .bool(let b): return b ? 1 : 0
+        case .int(let i): return Double(i)
+        case .double(let d): return d
+        default: return nil
+        }
+    }
+
+    var intValue: Int? {
+        switch self {
+        case .bool(let b): return b ? 1 : 0
+        case .int(let i): return i
+        default: return nil
+        }
+    }
+
+    /// Python's `==` (1 == 1.0 == True; Undefined equals only Undefined, as jinja2's `Undefined.__eq__`).
+    public func pyEquals(_ other: TemplateValue) -> Bool {
+        switch (self, other) {
+        case (.undefined, .undefined), (.none, .none): return true
+        case (.string(let a), .string(let b)): return a.unicodeScalars.elementsEqual(b.unicodeScalars)
+        case (.array(let a), .array(let b)):
+            return a.count == b.count && zip(a, b).allSatisfy { $0.pyEquals($1) }
+        case (.object(let a), .object(let b)):
+            guard a.count == b.count else { return false }
+            for (k, v) in a.pairs { guard let w = b[k], v.pyEquals(w) else { return false } }
+            return true
+        case (.namespace(let a), .namespace(let b)): return a === b
+        case (.callable(let a), .callable(let b)): return a === b
+        default:
+            if let x = intValue, let y = other.intValue { return x == y }
+            if let x = number, let y = other.number { return x == y }
+            return false
+        }
+    }
+
+    /// Python's `<`, or nil where Python raises TypeError.
+    func pyLess(_ other: TemplateValue) -> Bool? {
+        switch (self, other) {
+        case (.string(let a), .string(let b)):
+            return a.unicodeScalars.lexicographicallyPrecedes(b.unicodeScalars)
+        case (.array(let a), .array(let b)):
+            for (x, y) in zip(a, b) where !x.pyEquals(y) { return x.pyLess(y) }
+            return a.count < b.count
+        default:
+            if let x = intValue, let y = other.intValue { return x < y }
+            if let x = number, let y = other.number { return x < y }
+            return nil
+        }
+    }
+
+    /// Python's `str(x)`; jinja2 prints Undefined as the empty string.
+    public var pyStr: String {
+        switch self {
+        case .undefined: return ""
+        case .string(let s): return s
+        default: return pyRepr
+        }
+    }
+
+    /// Python's `repr(x)`: how values print inside lists and dicts.
+    public var pyRepr: String {
+        switch self {
+        case .undefined: return ""
+        case .none: return "None"
+        case .bool(let b): return b ? "True" : "False"
+        case .int(let i): return String(i)
+        case .double(let d): return PythonFormat.floatRepr(d)
+        case .string(let s): return PythonFormat.stringRepr(s)
+        case .array(let a): return "[" + a.map(\.pyRepr).joined(separator: ", ") + "]"
+        case .object(let o):
+            return "{" + o.pairs.map { PythonFormat.stringRepr($0.0) + ": " + $0.1.pyRepr }.joined(separator: ", ") + "}"
+        case .namespace(let n):
+            return "<Namespace " + n.attributes.pairs.map { "\($0.0)=\($0.1.pyRepr)" }.joined(separator: ", ") + ">"
+        case .callable(let c): return "<function \(c.name)>"
+        }
+    }
+}
+
+/// A function a template can call: a macro, a global (`range`, `namespace`…) or a bound method (`s.strip`).
+public final class TemplateCallable: @unchecked Sendable {
+    public typealias Body = (_ args: CallArguments, _ interpreter: Interpreter) throws -> TemplateValue
+    let name: String
+    let body: Body
+    /// Macros accept `caller`; plain functions do not.
+    let isMacro: Bool
+
+    init(name: String, isMacro: Bool = false, body: @escaping Body) {
+        self.name = name
+        self.isMacro = isMacro
+        self.body = body
+    }
+}
+
+/// Positional and keyword arguments of one call, with Python-style binding to parameter names.
+public struct CallArguments {
+    var positional: [TemplateValue]
+    var keyword: [(String, TemplateValue)]
+
+    init(_ positional: [TemplateValue] = [], keyword: [(String, TemplateValue)] = []) {
+        self.positional = positional
+        self.keyword = keyword
+    }
+
+    /// Binds to `names` in order (positional first, then by keyword); unknown keywords or too many arguments
+    /// are a TypeError as in Python. Missing ones come back nil.
+    func bind(_ function: String, _ names: [String]) throws -> [TemplateValue?] {
+        guard positional.count <= names.count else {
+            throw TemplateError(.type, "\(function)() takes at most \(names.count) arguments (\(positional.count) given)")
+        }
+        var out: [TemplateValue?] = positional.map { $0 } + Array(repeating: nil, count: names.count - positional.count)
+        for (k, v) in keyword {
+            guard let i = names.firstIndex(of: k) else {
+                throw TemplateError(.type, "\(function)() got an unexpected keyword argument '\(k)'")
+            }
+            if out[i] != nil { throw TemplateError(.type, "\(function)() got multiple values for argument '\(k)'") }
+            out[i] = v
+        }
+        return out
+    }
+}
+
+extension TemplateValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,
+    ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByNilLiteral, ExpressibleByFloatLiteral
+{
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(integerLiteral value: Int) { self = .int(value) }
+    public init(floatLiteral value: Double) { self = .double(value) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(arrayLiteral elements: TemplateValue...) { self = .array(elements) }
+    public init(dictionaryLiteral elements: (String, TemplateValue)...) { self = .object(TemplateObject(elements)) }
+    public init(nilLiteral: ()) { self = .none }
+}
