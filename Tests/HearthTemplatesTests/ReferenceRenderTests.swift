@@ -55,7 +55,7 @@ final class ReferenceRenderTests: XCTestCase {
             case .failure(let e): failures.append("\(name)/\(caseName): error \(e)")
             case .success(let got) where got != expected:
                 let g = Array(got.unicodeScalars), x = Array(expected.unicodeScalars)
-                let i = zip(g, x).firstIndex { $0 != $1 } ?? min(g.count, x.count)
+                let i = zip(g, x).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(g.count, x.count)
                 let ctx = { (a: [Unicode.Scalar]) in String(String.UnicodeScalarView(a[max(0, i - 30)..<min(a.count, i + 40)])).debugDescription }
                 failures.append("\(name)/\(caseName): differs at \(i): got \(ctx(g)) expected \(ctx(x))")
             default: break
