@@ -43,6 +43,6 @@ let package = Package(
         .testTarget(name: "HearthTokenizersTests", dependencies: ["HearthTokenizers"]),
         .testTarget(name: "HearthModelsTests", dependencies: ["HearthEngine"]),
         .testTarget(name: "HearthTemplatesTests", dependencies: ["HearthTemplates"]),
-        .testTarget(name: "HearthCLITests", dependencies: []),
+        .testTarget(name: "HearthCLITests", dependencies: ["HearthTemplates"]),
     ]
 )

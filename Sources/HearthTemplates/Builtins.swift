@@ -60,14 +60,15 @@ enum Builtins {
     }
 }
 
-/// A wall-clock time for `strftime_now`, broken down as C's `struct tm`.
-public struct TemplateClock: Sendable {
+/// A wall-clock time for `strftime_now`, broken down as C's `struct tm` (transformers calls
+/// `datetime.now().strftime(format)`: local time, no zone).
+public struct TemplateClock: Sendable, Equatable {
     public var year, month, day, hour, minute, second: Int
     /// 0 = Sunday … 6 = Saturday.
     public var weekday: Int
     public var dayOfYear: Int
 
-    public init(date: Date, timeZone: TimeZone) {
+    public init(date: Date, timeZone: TimeZone = .current) {
         var cal = Calendar(identifier: .gregorian)
         cal.timeZone = timeZone
         let c = cal.dateComponents([.year, .month, .day, .hour, .minute, .second, .weekday], from: date)
@@ -75,6 +76,43 @@ public struct TemplateClock: Sendable {
         hour = c.hour ?? 0; minute = c.minute ?? 0; second = c.second ?? 0
         weekday = (c.weekday ?? 1) - 1
         dayOfYear = cal.ordinality(of: .day, in: .year, for: date) ?? 1
+    }
+
+    /// The local wall clock now.
+    public static func now() -> TemplateClock { TemplateClock(date: Date()) }
+
+    /// A wall-clock time written as ISO 8601 `YYYY-MM-DD[THH:MM[:SS[.fraction]]]`, optionally followed by `Z` or
+    /// `±HH:MM`: the time as written is what `strftime_now` shows (the zone suffix is accepted and not applied).
+    public init(iso8601 text: String) throws {
+        let bad = TemplateError(.value, "'\(text)' is not an ISO 8601 date-time (expected YYYY-MM-DDTHH:MM:SS)")
+        var s = Substring(text)
+        if s.hasSuffix("Z") || s.hasSuffix("z") {
+            s = s.dropLast()
+        } else if s.count > 16, let sign = s.dropFirst(16).lastIndex(where: { $0 == "+" || $0 == "-" }) {
+            s = s[..<sign]
+        }
+        let parts = s.split(separator: "T", maxSplits: 1, omittingEmptySubsequences: false)
+        let date = parts[0].split(separator: "-", omittingEmptySubsequences: false)
+        guard date.count == 3, let y = Int(date[0]), let m = Int(date[1]), let d = Int(date[2]) else { throw bad }
+        var hms = [0, 0, 0]
+        if parts.count == 2 {
+            let time = parts[1].split(separator: ":", omittingEmptySubsequences: false)
+            guard (2...3).contains(time.count) else { throw bad }
+            for (i, t) in time.enumerated() {
+                let whole = i == 2 ? t.split(separator: ".", maxSplits: 1).first ?? "" : t
+                guard whole.count == 2, let v = Int(whole) else { throw bad }
+                hms[i] = v
+            }
+        }
+        var c = DateComponents()
+        (c.year, c.month, c.day, c.hour, c.minute, c.second) = (y, m, d, hms[0], hms[1], hms[2])
+        var cal = Calendar(identifier: .gregorian)
+        let utc = TimeZone(identifier: "UTC") ?? TimeZone.current
+        cal.timeZone = utc
+        guard (1...9999).contains(y), (1...12).contains(m), (1...31).contains(d), hms[0] < 24, hms[1] < 60,
+              hms[2] < 61, let instant = cal.date(from: c), cal.component(.day, from: instant) == d
+        else { throw bad }
+        self.init(date: instant, timeZone: utc)
     }
 }
 

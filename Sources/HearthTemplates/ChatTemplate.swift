@@ -17,12 +17,11 @@ public struct ChatTemplate: @unchecked Sendable {
 
     /// Renders a conversation. `messages` and `tools` are JSON-like values (see `TemplateValue(json:)`); `tools`
     /// is passed as None when nil, as transformers does, and so is `documents` unless `extra` sets it. `extra`
-    /// adds or overrides template variables (e.g. `enable_thinking`). `now` is what `strftime_now` reads, as a
-    /// wall-clock time in `timeZone`.
+    /// adds or overrides template variables (e.g. `enable_thinking`). `clock` is what `strftime_now` reads
+    /// (default: the local wall clock now).
     public func render(messages: [TemplateValue], tools: [TemplateValue]? = nil, addGenerationPrompt: Bool = true,
-                       bosToken: String = "", eosToken: String = "", now: Date = Date(),
-                       timeZone: TimeZone = .current, extra: [String: TemplateValue] = [:],
-                       limits: TemplateLimits = .default) throws -> String
+                       bosToken: String = "", eosToken: String = "", clock: TemplateClock = .now(),
+                       extra: [String: TemplateValue] = [:], limits: TemplateLimits = .default) throws -> String
     {
         var context: [String: TemplateValue] = [
             "messages": .array(messages),
@@ -33,7 +32,7 @@ public struct ChatTemplate: @unchecked Sendable {
             "eos_token": .string(eosToken),
         ]
         for (k, v) in extra { context[k] = v }
-        return try render(context: context, clock: TemplateClock(date: now, timeZone: timeZone), limits: limits)
+        return try render(context: context, clock: clock, limits: limits)
     }
 
     /// Renders with exactly the given variables.

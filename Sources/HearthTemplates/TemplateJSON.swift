@@ -41,6 +41,9 @@ extension TemplateValue {
         }
     }
 
+    /// The value as JSON text, keys in their order (`json.dumps(self, ensure_ascii=False)`).
+    public func jsonText() throws -> String { try jsonDumps(indent: nil, separators: nil, sortKeys: false) }
+
     /// `json.dumps(self, ensure_ascii=False, indent=indent, separators=separators, sort_keys=sortKeys)`.
     func jsonDumps(indent: Int?, separators: (String, String)?, sortKeys: Bool) throws -> String {
         let seps = separators ?? (indent == nil ? (", ", ": ") : (",", ": "))

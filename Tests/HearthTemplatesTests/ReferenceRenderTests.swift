@@ -9,8 +9,8 @@ final class ReferenceRenderTests: XCTestCase {
     static let reference = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("../shared/reference").standardized
 
-    /// The reference clock: 2026-11-26 12:00:00 (README), as a UTC wall-clock time.
-    static let now = Date(timeIntervalSince1970: 1_795_694_400)
+    /// The reference clock: 2026-11-26 12:00:00 (README).
+    static let clock = try? TemplateClock(iso8601: "2026-11-26T12:00:00")
 
     static func load(_ name: String) throws -> TemplateValue {
         let url = reference.appendingPathComponent(name)
@@ -44,7 +44,7 @@ final class ReferenceRenderTests: XCTestCase {
             let agp = field(c, "add_generation_prompt")?.truthy ?? true
             let result: Result<String, Error> = Result {
                 try parsed.render(messages: array(field(c, "messages")), tools: tools, addGenerationPrompt: agp,
-                                  bosToken: bos, eosToken: eos, now: now, timeZone: TimeZone(identifier: "UTC")!)
+                                  bosToken: bos, eosToken: eos, clock: try XCTUnwrap(clock))
             }
             if let expectedError = string(field(r, "error")) {
                 if case .success = result { failures.append("\(name)/\(caseName): rendered, jinja2 raised \(expectedError)") }
