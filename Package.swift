@@ -42,7 +42,8 @@ let package = Package(
                     resources: [.copy("Vectors")]),
         .testTarget(name: "HearthTokenizersTests", dependencies: ["HearthTokenizers"]),
         .testTarget(name: "HearthModelsTests", dependencies: ["HearthEngine"]),
-        .testTarget(name: "HearthTemplatesTests", dependencies: ["HearthTemplates"]),
+        .testTarget(name: "HearthTemplatesTests", dependencies: ["HearthTemplates"],
+                    exclude: ["jinja2-cases.json", "make-jinja2-cases.py"]),
         .testTarget(name: "HearthCLITests", dependencies: ["HearthTemplates"]),
     ]
 )

@@ -29,7 +29,7 @@ enum Access {
             if let v = o[k] { return v }
         case (.namespace(let n), .string(let k)):
             if let v = n.attributes[k] { return v }
-        case (.array(let a), _):
+        case (.array(let a), _), (.tuple(let a), _):
             if let i = key.intValue {
                 let j = i < 0 ? a.count + i : i
                 if j >= 0 && j < a.count { return a[j] }
@@ -73,6 +73,7 @@ enum Access {
         }
         switch value {
         case .array(let a): return .array(try indices(a.count).map { a[$0] })
+        case .tuple(let a): return .tuple(try indices(a.count).map { a[$0] })
         case .string(let s):
             let scalars = Array(s.unicodeScalars)
             var out = String.UnicodeScalarView()

@@ -12,7 +12,7 @@ public struct ChatTemplate: @unchecked Sendable {
 
     public init(source: String) throws {
         self.source = source
-        nodes = try Parser.parse(source)
+        nodes = try Self.onLargeStack { try Parser.parse(source) }
     }
 
     /// Renders a conversation. `messages` and `tools` are JSON-like values (see `TemplateValue(json:)`); `tools`
@@ -39,6 +39,32 @@ public struct ChatTemplate: @unchecked Sendable {
     public func render(context: [String: TemplateValue], clock: TemplateClock, limits: TemplateLimits = .default)
         throws -> String
     {
-        try Interpreter(context: context, clock: clock, limits: limits).render(nodes)
+        let interpreter = Interpreter(context: context, clock: clock, limits: limits)
+        let nodes = self.nodes
+        return try Self.onLargeStack { try interpreter.render(nodes) }
     }
+
+    /// Parsing and rendering recurse with the template's nesting (bounded by `Parser.maxDepth` and
+    /// `TemplateLimits.maxCallDepth`); a thread with a known, large stack keeps those bounds safe whatever thread
+    /// the caller is on (secondary threads may have as little as 512 KiB).
+    static func onLargeStack<T>(_ body: @escaping () throws -> T) throws -> T {
+        let box = ResultBox<T>(body)
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            box.result = Result { try box.body() }
+            done.signal()
+        }
+        thread.stackSize = 64 << 20
+        thread.start()
+        done.wait()
+        guard let result = box.result else { throw TemplateError(.runtime, "the render thread produced no result") }
+        return try result.get()
+    }
+}
+
+/// Hands the work to the render thread and the result back (the semaphore orders the accesses).
+private final class ResultBox<T>: @unchecked Sendable {
+    let body: () throws -> T
+    var result: Result<T, Error>?
+    init(_ body: @escaping () throws -> T) { self.body = body }
 }

@@ -36,7 +36,7 @@ enum Filters {
         case "items":
             switch value {
             case .undefined: return .array([])
-            case .object(let o): return .array(o.pairs.map { .array([.string($0.0), $0.1]) })
+            case .object(let o): return .array(o.pairs.map { .tuple([.string($0.0), $0.1]) })
             default: throw TemplateError(.type, "items filter needs a mapping, got \(value.typeName)")
             }
         case "join":
@@ -52,7 +52,7 @@ enum Filters {
         case "tojson":
             let a = try bind(["ensure_ascii", "indent", "separators", "sort_keys"])
             var seps: (String, String)? = nil
-            if case .array(let s)? = a[2], s.count == 2 { seps = (s[0].pyStr, s[1].pyStr) }
+            if let s = a[2]?.items, s.count == 2 { seps = (s[0].pyStr, s[1].pyStr) }
             let text = try value.jsonDumps(indent: a[1]?.intValue, separators: seps, sortKeys: a[3]?.truthy ?? false)
             try interp.checkSize(text.utf8.count, "tojson output")
             return .string(a[0]?.truthy == true ? asciiEscaped(text) : text)
@@ -90,7 +90,7 @@ enum Filters {
         case "dictsort":
             let a = try bind(["case_sensitive", "by", "reverse"])
             guard case .object(let o) = value else { throw TemplateError(.type, "dictsort needs a mapping") }
-            let pairs = o.pairs.map { TemplateValue.array([.string($0.0), $0.1]) }
+            let pairs = o.pairs.map { TemplateValue.tuple([.string($0.0), $0.1]) }
             let by: TemplateValue = (a[1]?.pyStr ?? "key") == "value" ? .int(1) : .int(0)
             return .array(try sorted(pairs, reverse: a[2]?.truthy ?? false, caseSensitive: a[0]?.truthy ?? false,
                                      attribute: by))
@@ -119,8 +119,12 @@ enum Filters {
         case "select", "reject", "selectattr", "rejectattr":
             return .array(try select(name, value, args, interp))
         case "attr":
-            guard let n = args.positional.first else { throw TemplateError(.type, "attr filter needs a name") }
-            return try Access.attribute(value, n.pyStr)
+            // Python attributes only (methods, namespace members), never dict keys: jinja2's `do_attr`.
+            guard let n = args.positional.first?.pyStr else { throw TemplateError(.type, "attr filter needs a name") }
+            if case .undefined(let why) = value { throw TemplateError(.undefined, why) }
+            if let method = Methods.bound(value, n) { return method }
+            if case .namespace(let ns) = value, let v = ns.attributes[n] { return v }
+            return .undefined("'\(Access.typeRepr(value))' has no attribute '\(n)'")
         case "batch":
             let a = try bind(["linecount", "fill_with"])
             guard let n = a[0]?.intValue, n > 0 else { throw TemplateError(.value, "batch size must be positive") }
@@ -150,7 +154,7 @@ enum Filters {
         case "wordcount":
             return .int(PyString.split(value.pyStr, nil, maxsplit: -1, fromRight: false).count)
         case "format":
-            return .string(try printf(value.pyStr, args.positional.count == 1 ? args.positional[0] : .array(args.positional)))
+            return .string(try printf(value.pyStr, .tuple(args.positional)))
         default:
             throw TemplateError(.runtime, "No filter named '\(name)'.")
         }
@@ -169,7 +173,7 @@ enum Filters {
     static func length(_ value: TemplateValue) throws -> Int {
         switch value {
         case .string(let s): return s.unicodeScalars.count
-        case .array(let a): return a.count
+        case .array(let a), .tuple(let a): return a.count
         case .object(let o): return o.count
         case .namespace(let n): return n.attributes.count
         case .undefined: return 0
@@ -241,8 +245,12 @@ enum Filters {
             return d.isFinite && abs(d) < 9.2e18 ? .int(Int(d)) : def
         }
         if case .string(let raw) = value {
-            let s = raw.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "_", with: "")
-            if let i = Int(s, radix: base) { return .int(i) }
+            var s = raw.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "_", with: "")
+            var negative = false
+            if s.hasPrefix("-") || s.hasPrefix("+") { negative = s.hasPrefix("-"); s.removeFirst() }
+            let prefixes = [16: "0x", 8: "0o", 2: "0b"]
+            if let p = prefixes[base], s.lowercased().hasPrefix(p) { s.removeFirst(2) }
+            if let i = Int(s, radix: base) { return .int(negative ? -i : i) }
             if base == 10, let d = Double(s), d.isFinite, abs(d) < 9.2e18 { return .int(Int(d)) }
         }
         return def
@@ -304,7 +312,7 @@ enum Filters {
     /// `"%s" % value` for the conversions templates use (`%s`, `%r`, `%d`, `%i`, `%%`).
     static func printf(_ format: String, _ value: TemplateValue) throws -> String {
         var values: [TemplateValue]
-        if case .array(let a) = value { values = a } else { values = [value] }
+        if case .tuple(let a) = value { values = a } else { values = [value] }
         var out = ""
         var it = format.makeIterator()
         while let c = it.next() {

@@ -9,10 +9,15 @@ public struct TemplateLimits: Sendable {
     /// Bytes of output, and of any one string or list built while rendering.
     public var maxOutputBytes: Int
 
-    public init(maxLoopIterations: Int = 1_000_000, maxCallDepth: Int = 100, maxOutputBytes: Int = 16 << 20) {
+    /// Wall-clock time for one render, checked at every loop iteration, call and write.
+    public var timeout: Duration
+
+    public init(maxLoopIterations: Int = 1_000_000, maxCallDepth: Int = 100, maxOutputBytes: Int = 16 << 20,
+                timeout: Duration = .seconds(10)) {
         self.maxLoopIterations = maxLoopIterations
         self.maxCallDepth = maxCallDepth
         self.maxOutputBytes = maxOutputBytes
+        self.timeout = timeout
     }
 
     public static let `default` = TemplateLimits()
@@ -46,10 +51,12 @@ public final class Interpreter {
     private var buffers: [String] = [""]
     private var iterations = 0
     private var callDepth = 0
+    private let deadline: ContinuousClock.Instant
 
     init(context: [String: TemplateValue], clock: TemplateClock, limits: TemplateLimits) {
         self.limits = limits
         self.clock = clock
+        deadline = ContinuousClock.now.advanced(by: limits.timeout)
         let root = Scope(parent: nil)
         root.variables = Builtins.globals()
         for (k, v) in context { root.variables[k] = v }
@@ -64,7 +71,12 @@ public final class Interpreter {
 
     // MARK: output
 
+    private func checkTime() throws {
+        if ContinuousClock.now > deadline { throw TemplateError(.limit, "rendering took longer than \(limits.timeout)") }
+    }
+
     private func write(_ s: String) throws {
+        try checkTime()
         buffers[buffers.count - 1] += s
         if buffers[buffers.count - 1].utf8.count > limits.maxOutputBytes {
             throw TemplateError(.limit, "output exceeds \(limits.maxOutputBytes) bytes")
@@ -88,6 +100,7 @@ public final class Interpreter {
 
     func countIteration() throws {
         iterations += 1
+        try checkTime()
         if iterations > limits.maxLoopIterations {
             throw TemplateError(.limit, "more than \(limits.maxLoopIterations) loop iterations")
         }
@@ -194,12 +207,12 @@ public final class Interpreter {
     private func forLoop(target: Target, iterable: Expr, condition: Expr?, body: [Node], otherwise: [Node]) throws -> Flow {
         var items = try iterate(try evaluate(iterable))
         let saved = scope
-        scope = Scope(parent: saved)
         defer { scope = saved }
         if let condition {
             var kept: [TemplateValue] = []
             for item in items {
                 try countIteration()
+                scope = Scope(parent: saved)
                 try assign(target, item)
                 if try evaluate(condition).truthy { kept.append(item) }
             }
@@ -209,6 +222,8 @@ public final class Interpreter {
         let count = items.count
         for (i, item) in items.enumerated() {
             try countIteration()
+            // Each iteration starts from the enclosing scope: a `set` in the body lasts until the iteration ends.
+            scope = Scope(parent: saved)
             try assign(target, item)
             let loop = TemplateValue.TemplateObject([
                 ("index", .int(i + 1)), ("index0", .int(i)), ("revindex", .int(count - i)),
@@ -231,7 +246,7 @@ public final class Interpreter {
     /// Python iteration: lists, dict keys, string characters; Undefined iterates as empty (jinja2).
     func iterate(_ value: TemplateValue) throws -> [TemplateValue] {
         switch value {
-        case .array(let a): return a
+        case .array(let a), .tuple(let a): return a
         case .object(let o): return o.keys.map { .string($0) }
         case .string(let s): return s.unicodeScalars.map { .string(String($0)) }
         case .undefined: return []
@@ -244,6 +259,7 @@ public final class Interpreter {
 
     private func makeMacro(_ def: MacroDefinition, closure: Scope) -> TemplateCallable {
         TemplateCallable(name: def.name, isMacro: true) { [unowned self] args, _ in
+            try self.checkTime()
             self.callDepth += 1
             defer { self.callDepth -= 1 }
             if self.callDepth > self.limits.maxCallDepth {
@@ -310,8 +326,10 @@ public final class Interpreter {
         case .literal(let v): return v
         case .name(let n, _):
             return scope.lookup(n) ?? .undefined("'\(n)' is undefined")
-        case .list(let items), .tuple(let items):
+        case .list(let items):
             return .array(try items.map { try evaluate($0) })
+        case .tuple(let items):
+            return .tuple(try items.map { try evaluate($0) })
         case .dict(let pairs):
             var o = TemplateValue.TemplateObject()
             for (k, v) in pairs {

@@ -247,6 +247,17 @@ struct Lexer {
 
     private mutating func number(at start: Int) throws -> Int {
         var j = start
+        if src[start] == "0", start + 1 < src.count, let radix = ["x": 16, "X": 16, "o": 8, "O": 8, "b": 2, "B": 2][src[start + 1]] {
+            j = start + 2
+            var digits = String.UnicodeScalarView()
+            while j < src.count, src[j] == "_" || Character(src[j]).hexDigitValue.map({ $0 < radix }) == true {
+                if src[j] != "_" { digits.append(src[j]) }
+                j += 1
+            }
+            guard let n = Int(String(digits), radix: radix) else { throw error("invalid number literal", at: start) }
+            emit(.int(n), at: start)
+            return j
+        }
         func digits() { while isDigit(j) || (j < src.count && src[j] == "_" && isDigit(j + 1)) { j += 1 } }
         digits()
         var isFloat = false

@@ -11,6 +11,7 @@ enum Methods {
         case .string(let s): body = stringMethod(s, name)
         case .object(let o): body = dictMethod(o, name)
         case .array(let a): body = listMethod(a, name)
+        case .tuple(let a): body = name == "index" || name == "count" ? listMethod(a, name) : nil
         default: body = nil
         }
         return body.map { .callable(TemplateCallable(name: name, body: $0)) }
@@ -23,7 +24,7 @@ enum Methods {
     private static func dictMethod(_ o: TemplateValue.TemplateObject, _ name: String) -> TemplateCallable.Body? {
         if mutatingDict.contains(name) { return unsafe(name, "dict") }
         switch name {
-        case "items": return { _, _ in .array(o.pairs.map { .array([.string($0.0), $0.1]) }) }
+        case "items": return { _, _ in .array(o.pairs.map { .tuple([.string($0.0), $0.1]) }) }
         case "keys": return { _, _ in .array(o.keys.map { .string($0) }) }
         case "values": return { _, _ in .array(o.values) }
         case "copy": return { _, _ in .object(o) }
@@ -88,7 +89,7 @@ enum Methods {
             return { args, _ in
                 guard let arg = args.positional.first else { throw TemplateError(.type, "\(name) takes at least 1 argument") }
                 let options: [TemplateValue]
-                if case .array(let a) = arg { options = a } else { options = [arg] }
+                if case .tuple(let a) = arg { options = a } else { options = [arg] }
                 for o in options {
                     guard case .string(let p) = o else {
                         throw TemplateError(.type, "\(name) first arg must be str or a tuple of str, not \(o.typeName)")

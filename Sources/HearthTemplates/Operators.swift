@@ -52,6 +52,9 @@ enum Operators {
             case (.array(let x), .array(let y)):
                 try interp.checkSize(x.count + y.count, "list")
                 return .array(x + y)
+            case (.tuple(let x), .tuple(let y)):
+                try interp.checkSize(x.count + y.count, "tuple")
+                return .tuple(x + y)
             case (.string, _):
                 throw TemplateError(.type, "can only concatenate str (not \"\(b.typeName)\") to str")
             case (.array, _):
@@ -72,10 +75,12 @@ enum Operators {
                     try interp.checkSize(s.utf8.count.multipliedReportingOverflow(by: times).overflow
                                          ? Int.max : s.utf8.count * times, "string")
                     return .string(String(repeating: s, count: times))
-                case .array(let l):
+                case .array(let l), .tuple(let l):
                     try interp.checkSize(l.count.multipliedReportingOverflow(by: times).overflow
                                          ? Int.max : l.count * times, "list")
-                    return .array(Array([[TemplateValue]](repeating: l, count: times).joined()))
+                    let joined = Array([[TemplateValue]](repeating: l, count: times).joined())
+                    if case .tuple = seq { return .tuple(joined) }
+                    return .array(joined)
                 default: break
                 }
             }
@@ -124,8 +129,8 @@ enum Operators {
 
     private static func repetition(_ a: TemplateValue, _ b: TemplateValue) -> (TemplateValue, Int)? {
         switch (a, b) {
-        case (.string, _), (.array, _): if let n = b.intValue { return (a, n) }
-        case (_, .string), (_, .array): if let n = a.intValue { return (b, n) }
+        case (.string, _), (.array, _), (.tuple, _): if let n = b.intValue { return (a, n) }
+        case (_, .string), (_, .array), (_, .tuple): if let n = a.intValue { return (b, n) }
         default: break
         }
         return nil
@@ -164,7 +169,7 @@ enum Operators {
                 throw TemplateError(.type, "'in <string>' requires string as left operand, not \(needle.typeName)")
             }
             return n.isEmpty || s.contains(n)
-        case .array(let a): return a.contains { $0.pyEquals(needle) }
+        case .array(let a), .tuple(let a): return a.contains { $0.pyEquals(needle) }
         case .object(let o):
             guard case .string(let k) = needle else { return false }
             return o[k] != nil

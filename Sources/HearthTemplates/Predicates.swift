@@ -21,11 +21,12 @@ enum Predicates {
         case "mapping": if case .object = v { return true } else { return false }
         case "iterable", "sequence":
             switch v {
-            case .string, .array, .object, .undefined: return true
+            case .string, .array, .tuple, .object, .undefined: return true
             case .namespace: return name == "iterable"
             default: return false
             }
-        case "callable": if case .callable = v { return true } else { return false }
+        case "callable":  // jinja2's Undefined has __call__ (which raises)
+            switch v { case .callable, .undefined: return true; default: return false }
         case "odd", "even":
             guard let i = v.intValue else { throw TemplateError(.type, "test '\(name)' needs an integer") }
             return (i & 1 == 1) == (name == "odd")

@@ -63,7 +63,7 @@ extension TemplateValue {
         case .double(let d):
             out += d.isNaN ? "NaN" : d.isInfinite ? (d < 0 ? "-Infinity" : "Infinity") : PythonFormat.floatRepr(d)
         case .string(let s): out += Self.jsonQuote(s)
-        case .array(let a):
+        case .array(let a), .tuple(let a):
             if a.isEmpty { out += "[]"; return }
             out += "["
             for (i, v) in a.enumerated() {

@@ -14,6 +14,8 @@ public enum TemplateValue: @unchecked Sendable {
     case double(Double)
     case string(String)
     case array([TemplateValue])
+    /// A Python tuple (`(1, 2)`, the pairs of `dict.items()`): a list that prints with parentheses.
+    case tuple([TemplateValue])
     case object(TemplateObject)
     case namespace(Namespace)
     case callable(TemplateCallable)
@@ -60,9 +62,18 @@ public enum TemplateValue: @unchecked Sendable {
         case .double: return "float"
         case .string: return "str"
         case .array: return "list"
+        case .tuple: return "tuple"
         case .object: return "dict"
         case .namespace: return "Namespace"
         case .callable: return "function"
+        }
+    }
+
+    /// The elements of a list or tuple.
+    var items: [TemplateValue]? {
+        switch self {
+        case .array(let a), .tuple(let a): return a
+        default: return nil
         }
     }
 
@@ -76,7 +87,7 @@ public enum TemplateValue: @unchecked Sendable {
         case .int(let i): return i != 0
         case .double(let d): return d != 0
         case .string(let s): return !s.isEmpty
-        case .array(let a): return !a.isEmpty
+        case .array(let a), .tuple(let a): return !a.isEmpty
         case .object(let o): return o.count > 0
         case .namespace, .callable: return true
         }
@@ -105,7 +116,7 @@ public enum TemplateValue: @unchecked Sendable {
         switch (self, other) {
         case (.undefined, .undefined), (.none, .none): return true
         case (.string(let a), .string(let b)): return a.unicodeScalars.elementsEqual(b.unicodeScalars)
-        case (.array(let a), .array(let b)):
+        case (.array(let a), .array(let b)), (.tuple(let a), .tuple(let b)):
             return a.count == b.count && zip(a, b).allSatisfy { $0.pyEquals($1) }
         case (.object(let a), .object(let b)):
             guard a.count == b.count else { return false }
@@ -125,7 +136,7 @@ public enum TemplateValue: @unchecked Sendable {
         switch (self, other) {
         case (.string(let a), .string(let b)):
             return a.unicodeScalars.lexicographicallyPrecedes(b.unicodeScalars)
-        case (.array(let a), .array(let b)):
+        case (.array(let a), .array(let b)), (.tuple(let a), .tuple(let b)):
             for (x, y) in zip(a, b) where !x.pyEquals(y) { return x.pyLess(y) }
             return a.count < b.count
         default:
@@ -154,6 +165,7 @@ public enum TemplateValue: @unchecked Sendable {
         case .double(let d): return PythonFormat.floatRepr(d)
         case .string(let s): return PythonFormat.stringRepr(s)
         case .array(let a): return "[" + a.map(\.pyRepr).joined(separator: ", ") + "]"
+        case .tuple(let a): return "(" + a.map(\.pyRepr).joined(separator: ", ") + (a.count == 1 ? ",)" : ")")
         case .object(let o):
             return "{" + o.pairs.map { PythonFormat.stringRepr($0.0) + ": " + $0.1.pyRepr }.joined(separator: ", ") + "}"
         case .namespace(let n):
