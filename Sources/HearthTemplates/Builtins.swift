@@ -51,8 +51,8 @@ enum Builtins {
         default: throw TemplateError(.type, "range expected 1 to 3 integer arguments, got \(ints.count)")
         }
         guard step != 0 else { throw TemplateError(.value, "range() arg 3 must not be zero") }
-        let count = step > 0 ? (stop > start ? (stop - start - 1) / step + 1 : 0)
-            : (start > stop ? (start - stop - 1) / (-step) + 1 : 0)
+        let (span, overflow) = step > 0 ? stop.subtractingReportingOverflow(start) : start.subtractingReportingOverflow(stop)
+        let count = overflow ? Int.max : span <= 0 ? 0 : Int((UInt(span) - 1) / step.magnitude + 1)
         guard count <= interp.limits.maxLoopIterations else {
             throw TemplateError(.limit, "range too big (\(count) items; the limit is \(interp.limits.maxLoopIterations))")
         }

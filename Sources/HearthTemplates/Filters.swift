@@ -11,15 +11,15 @@ enum Filters {
         switch name {
         case "safe", "e", "escape", "forceescape":
             if name == "safe" { return value }
-            return .string(html(value.pyStr))
-        case "string": return .string(value.pyStr)
-        case "upper": return .string(value.pyStr.uppercased())
-        case "lower": return .string(value.pyStr.lowercased())
-        case "capitalize": return .string(PyString.capitalize(value.pyStr))
-        case "title": return .string(title(value.pyStr))
+            return .string(html(try interp.str(value)))
+        case "string": return .string(try interp.str(value))
+        case "upper": return .string(try interp.str(value).uppercased())
+        case "lower": return .string(try interp.str(value).lowercased())
+        case "capitalize": return .string(PyString.capitalize(try interp.str(value)))
+        case "title": return .string(title(try interp.str(value)))
         case "trim":
             let a = try bind(["chars"])
-            return .string(PyString.strip(value.pyStr, try Methods.stringArg(a[0], "trim")))
+            return .string(PyString.strip(try interp.str(value), try Methods.stringArg(a[0], "trim")))
         case "length", "count":
             return .int(try length(value))
         case "default", "d":
@@ -43,18 +43,22 @@ enum Filters {
             let a = try bind(["d", "attribute"])
             var items = try interp.iterate(value)
             if let attr = a[1] { items = try items.map { try attribute($0, attr) } }
-            return .string(items.map(\.pyStr).joined(separator: a[0]?.pyStr ?? ""))
+            let parts = try items.map { try interp.str($0) }
+            let separator = try a[0].map { try interp.str($0) } ?? ""
+            try interp.checkSize(parts.reduce(separator.utf8.count * parts.count) { $0 + $1.utf8.count }, "joined string")
+            return .string(parts.joined(separator: separator))
         case "replace":
             let a = try bind(["old", "new", "count"])
-            let r = PyString.replace(value.pyStr, a[0]?.pyStr ?? "", a[1]?.pyStr ?? "", count: a[2]?.intValue ?? -1)
-            try interp.checkSize(r.utf8.count, "string")
+            let s = try interp.str(value), old = a[0]?.pyStr ?? "", new = a[1]?.pyStr ?? ""
+            try PyString.checkReplaceSize(s, old, new, count: a[2]?.intValue ?? -1, interp)
+            let r = PyString.replace(s, old, new, count: a[2]?.intValue ?? -1)
             return .string(r)
         case "tojson":
             let a = try bind(["ensure_ascii", "indent", "separators", "sort_keys"])
             var seps: (String, String)? = nil
             if let s = a[2]?.items, s.count == 2 { seps = (s[0].pyStr, s[1].pyStr) }
-            let text = try value.jsonDumps(indent: a[1]?.intValue, separators: seps, sortKeys: a[3]?.truthy ?? false)
-            try interp.checkSize(text.utf8.count, "tojson output")
+            let text = try value.jsonDumps(indent: a[1]?.intValue, separators: seps, sortKeys: a[3]?.truthy ?? false,
+                                           limit: interp.limits.maxOutputBytes)
             return .string(a[0]?.truthy == true ? asciiEscaped(text) : text)
         case "int":
             let a = try bind(["default", "base"])
@@ -143,18 +147,18 @@ enum Filters {
             let a = try bind(["width", "first", "blank"])
             let indentation: String
             if case .string(let s)? = a[0] { indentation = s } else { indentation = String(repeating: " ", count: max(a[0]?.intValue ?? 4, 0)) }
-            return .string(indent(value.pyStr + "\n", indentation, first: a[1]?.truthy ?? false, blank: a[2]?.truthy ?? false))
+            return .string(indent(try interp.str(value) + "\n", indentation, first: a[1]?.truthy ?? false, blank: a[2]?.truthy ?? false))
         case "center":
             let width = try bind(["width"])[0]?.intValue ?? 80
-            let s = value.pyStr
+            let s = try interp.str(value)
             let pad = width - s.unicodeScalars.count
             guard pad > 0 else { return .string(s) }
             let left = pad / 2 + (pad & width & 1)
             return .string(String(repeating: " ", count: left) + s + String(repeating: " ", count: pad - left))
         case "wordcount":
-            return .int(PyString.split(value.pyStr, nil, maxsplit: -1, fromRight: false).count)
+            return .int(PyString.split(try interp.str(value), nil, maxsplit: -1, fromRight: false).count)
         case "format":
-            return .string(try printf(value.pyStr, .tuple(args.positional)))
+            return .string(try printf(try interp.str(value), .tuple(args.positional)))
         default:
             throw TemplateError(.runtime, "No filter named '\(name)'.")
         }

@@ -92,9 +92,15 @@ public final class Interpreter {
         return buffers[buffers.count - 1]
     }
 
-    func checkSize(_ bytes: Int, _ what: String) throws {
-        if bytes > limits.maxOutputBytes {
-            throw TemplateError(.limit, "\(what) would exceed \(limits.maxOutputBytes) bytes")
+    /// `str(value)` within the output bound.
+    func str(_ value: TemplateValue) throws -> String { try value.pyStr(limit: limits.maxOutputBytes) }
+
+    /// A string (bytes) or list (`elements`: bounded by the loop limit, since each may be iterated) about to be
+    /// built.
+    func checkSize(_ size: Int, _ what: String, elements: Bool = false) throws {
+        let limit = elements ? limits.maxLoopIterations : limits.maxOutputBytes
+        if size > limit {
+            throw TemplateError(.limit, "\(what) would exceed \(limit) \(elements ? "items" : "bytes")")
         }
     }
 
@@ -129,7 +135,7 @@ public final class Interpreter {
             try write(s)
         case .output(let e, let line):
             let v = try withLine(line) { try evaluate(e) }
-            try write(v.pyStr)
+            try write(try str(v))
         case .ifBlock(let branches, let otherwise):
             for (test, body) in branches where try evaluate(test).truthy { return try execute(body) }
             return try execute(otherwise)
@@ -155,12 +161,12 @@ public final class Interpreter {
                 let fn = try evaluate(callee)
                 var arguments = try evaluateArguments(args)
                 arguments.keyword.append(("caller", .callable(caller)))
-                try write(try callValue(fn, arguments).pyStr)
+                try write(try str(try callValue(fn, arguments)))
             }
         case .filterBlock(let filters, let body, let line):
             try withLine(line) {
                 let text = try capture { try execute(body) }
-                try write(try applyFilters(filters, to: .string(text)).pyStr)
+                try write(try str(try applyFilters(filters, to: .string(text))))
             }
         case .breakLoop: return .breakLoop
         case .continueLoop: return .continueLoop
@@ -191,6 +197,11 @@ public final class Interpreter {
         case .attribute(let n, let attr):
             guard case .namespace(let ns)? = scope.lookup(n) else {
                 throw TemplateError(.runtime, "cannot assign attribute on non-namespace object '\(n)'")
+            }
+            // Namespaces are the only values that outlive a loop iteration, so the only way to nest values
+            // without bound; keep them printable (and their deallocation shallow).
+            if value.nestingDepth(cap: 600) > 512 {
+                throw TemplateError(.limit, "value assigned to '\(n).\(attr)' is nested more than 512 levels deep")
             }
             ns.attributes[attr] = value
         case .tuple(let targets):

@@ -106,9 +106,8 @@ enum Methods {
                 guard case .string(let old)? = a[0], case .string(let new)? = a[1] else {
                     throw TemplateError(.type, "replace() arguments must be str")
                 }
-                let r = PyString.replace(s, old, new, count: a[2]?.intValue ?? -1)
-                try interp.checkSize(r.utf8.count, "string")
-                return .string(r)
+                try PyString.checkReplaceSize(s, old, new, count: a[2]?.intValue ?? -1, interp)
+                return .string(PyString.replace(s, old, new, count: a[2]?.intValue ?? -1))
             }
         case "upper": return { _, _ in .string(s.uppercased()) }
         case "lower": return { _, _ in .string(s.lowercased()) }
@@ -137,6 +136,7 @@ enum Methods {
                     }
                     out.append(x)
                 }
+                try interp.checkSize(out.reduce(s.utf8.count * out.count) { $0 + $1.utf8.count }, "joined string")
                 return .string(out.joined(separator: s))
             }
         case "isdigit", "isnumeric", "isdecimal":
@@ -195,6 +195,15 @@ enum PyString {
     static func count(_ s: String, _ sub: String) -> Int {
         if sub.isEmpty { return s.unicodeScalars.count + 1 }
         return occurrences(Array(s.unicodeScalars), Array(sub.unicodeScalars)).count
+    }
+
+    /// Refuses a replacement whose result would pass the output bound, before building it.
+    static func checkReplaceSize(_ s: String, _ old: String, _ new: String, count: Int, _ interp: Interpreter) throws {
+        var n = PyString.count(s, old)
+        if count >= 0 { n = min(n, count) }
+        let (growth, o1) = n.multipliedReportingOverflow(by: new.utf8.count - old.utf8.count)
+        let (size, o2) = s.utf8.count.addingReportingOverflow(growth)
+        try interp.checkSize(o1 || o2 ? Int.max : size, "string")
     }
 
     static func replace(_ s: String, _ old: String, _ new: String, count: Int) -> String {

@@ -34,8 +34,9 @@ enum Operators {
         -> TemplateValue
     {
         if op == "~" {
-            let s = a.pyStr + b.pyStr
-            try interp.checkSize(s.utf8.count, "string")
+            let x = try interp.str(a), y = try interp.str(b)
+            try interp.checkSize(x.utf8.count + y.utf8.count, "string")
+            let s = x + y
             return .string(s)
         }
         if case .undefined(let why) = a { throw TemplateError(.undefined, why) }
@@ -50,10 +51,10 @@ enum Operators {
                 try interp.checkSize(x.utf8.count + y.utf8.count, "string")
                 return .string(x + y)
             case (.array(let x), .array(let y)):
-                try interp.checkSize(x.count + y.count, "list")
+                try interp.checkSize(x.count + y.count, "list", elements: true)
                 return .array(x + y)
             case (.tuple(let x), .tuple(let y)):
-                try interp.checkSize(x.count + y.count, "tuple")
+                try interp.checkSize(x.count + y.count, "tuple", elements: true)
                 return .tuple(x + y)
             case (.string, _):
                 throw TemplateError(.type, "can only concatenate str (not \"\(b.typeName)\") to str")
@@ -77,7 +78,7 @@ enum Operators {
                     return .string(String(repeating: s, count: times))
                 case .array(let l), .tuple(let l):
                     try interp.checkSize(l.count.multipliedReportingOverflow(by: times).overflow
-                                         ? Int.max : l.count * times, "list")
+                                         ? Int.max : l.count * times, "list", elements: true)
                     let joined = Array([[TemplateValue]](repeating: l, count: times).joined())
                     if case .tuple = seq { return .tuple(joined) }
                     return .array(joined)

@@ -45,16 +45,18 @@ extension TemplateValue {
     public func jsonText() throws -> String { try jsonDumps(indent: nil, separators: nil, sortKeys: false) }
 
     /// `json.dumps(self, ensure_ascii=False, indent=indent, separators=separators, sort_keys=sortKeys)`.
-    func jsonDumps(indent: Int?, separators: (String, String)?, sortKeys: Bool) throws -> String {
+    func jsonDumps(indent: Int?, separators: (String, String)?, sortKeys: Bool, limit: Int = Int.max) throws -> String {
         let seps = separators ?? (indent == nil ? (", ", ": ") : (",", ": "))
         var out = ""
-        try dump(into: &out, indent: indent, level: 0, seps: seps, sortKeys: sortKeys, depth: 0)
+        try dump(into: &out, indent: indent, level: 0, seps: seps, sortKeys: sortKeys, depth: 0, limit: limit)
+        guard out.utf8.count <= limit else { throw TemplateError(.limit, "tojson output would exceed \(limit) bytes") }
         return out
     }
 
     private func dump(into out: inout String, indent: Int?, level: Int, seps: (String, String), sortKeys: Bool,
-                      depth: Int) throws {
-        guard depth < 512 else { throw TemplateError(.limit, "tojson: value nested more than 512 levels deep") }
+                      depth: Int, limit: Int) throws {
+        guard depth < 1000 else { throw TemplateError(.limit, "tojson: value nested more than 1000 levels deep") }
+        guard out.utf8.count <= limit else { throw TemplateError(.limit, "tojson output would exceed \(limit) bytes") }
         func newline(_ l: Int) { if let n = indent { out += "\n" + String(repeating: " ", count: n * l) } }
         switch self {
         case .none: out += "null"
@@ -69,20 +71,21 @@ extension TemplateValue {
             for (i, v) in a.enumerated() {
                 if i > 0 { out += seps.0 }
                 newline(level + 1)
-                try v.dump(into: &out, indent: indent, level: level + 1, seps: seps, sortKeys: sortKeys, depth: depth + 1)
+                try v.dump(into: &out, indent: indent, level: level + 1, seps: seps, sortKeys: sortKeys, depth: depth + 1,
+                           limit: limit)
             }
             newline(level)
             out += "]"
         case .object(let o):
             try Self.dumpObject(o.pairs, into: &out, indent: indent, level: level, seps: seps, sortKeys: sortKeys,
-                                depth: depth)
-        case .namespace, .callable, .undefined:
+                                depth: depth, limit: limit)
+        case .namespace, .callable, .undefined:  // json.dumps raises on these
             throw TemplateError(.type, "Object of type \(typeName) is not JSON serializable")
         }
     }
 
     private static func dumpObject(_ pairs: [(String, TemplateValue)], into out: inout String, indent: Int?,
-                                   level: Int, seps: (String, String), sortKeys: Bool, depth: Int) throws {
+                                   level: Int, seps: (String, String), sortKeys: Bool, depth: Int, limit: Int) throws {
         if pairs.isEmpty { out += "{}"; return }
         let ordered = sortKeys ? pairs.sorted { $0.0.unicodeScalars.lexicographicallyPrecedes($1.0.unicodeScalars) }
             : pairs
@@ -91,7 +94,8 @@ extension TemplateValue {
             if i > 0 { out += seps.0 }
             if let n = indent { out += "\n" + String(repeating: " ", count: n * (level + 1)) }
             out += jsonQuote(k) + seps.1
-            try v.dump(into: &out, indent: indent, level: level + 1, seps: seps, sortKeys: sortKeys, depth: depth + 1)
+            try v.dump(into: &out, indent: indent, level: level + 1, seps: seps, sortKeys: sortKeys, depth: depth + 1,
+                           limit: limit)
         }
         if let n = indent { out += "\n" + String(repeating: " ", count: n * level) }
         out += "}"

@@ -147,30 +147,84 @@ public enum TemplateValue: @unchecked Sendable {
     }
 
     /// Python's `str(x)`; jinja2 prints Undefined as the empty string.
-    public var pyStr: String {
+    public var pyStr: String { (try? pyStr(limit: Int.max)) ?? "" }
+
+    /// Python's `repr(x)`: how values print inside lists and dicts.
+    public var pyRepr: String { (try? pyRepr(limit: Int.max)) ?? "" }
+
+    /// `str(x)`, refusing to build more than `limit` bytes (a list can hold one large string many times).
+    func pyStr(limit: Int) throws -> String {
         switch self {
         case .undefined: return ""
         case .string(let s): return s
-        default: return pyRepr
+        default: return try pyRepr(limit: limit)
         }
     }
 
-    /// Python's `repr(x)`: how values print inside lists and dicts.
-    public var pyRepr: String {
+    func pyRepr(limit: Int) throws -> String {
+        var out = ""
+        var open: Set<ObjectIdentifier> = []
+        try appendRepr(to: &out, limit: limit, depth: 0, open: &open)
+        return out
+    }
+
+    /// Nesting beyond this is refused when printing (JSON input allows 512; templates add at most a few levels).
+    static let maxPrintDepth = 1000
+
+    private func appendRepr(to out: inout String, limit: Int, depth: Int, open: inout Set<ObjectIdentifier>) throws {
+        guard depth < Self.maxPrintDepth else {
+            throw TemplateError(.limit, "value nested more than \(Self.maxPrintDepth) levels deep")
+        }
+        func items(_ a: [TemplateValue], _ l: String, _ r: String) throws {
+            out += l
+            for (i, v) in a.enumerated() {
+                if i > 0 { out += ", " }
+                try v.appendRepr(to: &out, limit: limit, depth: depth + 1, open: &open)
+            }
+            out += r
+        }
         switch self {
-        case .undefined: return ""
-        case .none: return "None"
-        case .bool(let b): return b ? "True" : "False"
-        case .int(let i): return String(i)
-        case .double(let d): return PythonFormat.floatRepr(d)
-        case .string(let s): return PythonFormat.stringRepr(s)
-        case .array(let a): return "[" + a.map(\.pyRepr).joined(separator: ", ") + "]"
-        case .tuple(let a): return "(" + a.map(\.pyRepr).joined(separator: ", ") + (a.count == 1 ? ",)" : ")")
-        case .object(let o):
-            return "{" + o.pairs.map { PythonFormat.stringRepr($0.0) + ": " + $0.1.pyRepr }.joined(separator: ", ") + "}"
+        case .undefined: break
+        case .none: out += "None"
+        case .bool(let b): out += b ? "True" : "False"
+        case .int(let i): out += String(i)
+        case .double(let d): out += PythonFormat.floatRepr(d)
+        case .string(let s): out += PythonFormat.stringRepr(s)
+        case .array(let a): try items(a, "[", "]")
+        case .tuple(let a): try items(a, "(", a.count == 1 ? ",)" : ")")
+        case .object(let o): try Self.appendDict(o, to: &out, limit: limit, depth: depth, open: &open)
         case .namespace(let n):
-            return "<Namespace " + n.attributes.pairs.map { "\($0.0)=\($0.1.pyRepr)" }.joined(separator: ", ") + ">"
-        case .callable(let c): return "<function \(c.name)>"
+            // jinja2: `<Namespace {...}>`; Python's dict repr prints a dict inside itself as `{...}`.
+            let id = ObjectIdentifier(n)
+            if open.contains(id) { out += "<Namespace {...}>"; break }
+            open.insert(id)
+            defer { open.remove(id) }
+            out += "<Namespace "
+            try Self.appendDict(n.attributes, to: &out, limit: limit, depth: depth, open: &open)
+            out += ">"
+        case .callable(let c): out += "<function \(c.name)>"
+        }
+        if out.utf8.count > limit { throw TemplateError(.limit, "printed value would exceed \(limit) bytes") }
+    }
+
+    private static func appendDict(_ o: TemplateObject, to out: inout String, limit: Int, depth: Int,
+                                   open: inout Set<ObjectIdentifier>) throws {
+        out += "{"
+        for (i, (k, v)) in o.pairs.enumerated() {
+            if i > 0 { out += ", " }
+            out += PythonFormat.stringRepr(k) + ": "
+            try v.appendRepr(to: &out, limit: limit, depth: depth + 1, open: &open)
+        }
+        out += "}"
+    }
+
+    /// How deeply lists, tuples and dicts nest (namespaces count as one level), stopping at `cap`.
+    func nestingDepth(cap: Int) -> Int {
+        guard cap > 0 else { return 0 }
+        switch self {
+        case .array(let a), .tuple(let a): return 1 + (a.lazy.map { $0.nestingDepth(cap: cap - 1) }.max() ?? 0)
+        case .object(let o): return 1 + (o.values.lazy.map { $0.nestingDepth(cap: cap - 1) }.max() ?? 0)
+        default: return 0
         }
     }
 }
