@@ -158,7 +158,7 @@ enum Filters {
         case "wordcount":
             return .int(PyString.split(try interp.str(value), nil, maxsplit: -1, fromRight: false).count)
         case "format":
-            return .string(try printf(try interp.str(value), .tuple(args.positional)))
+            return .string(try printf(try interp.str(value), .tuple(args.positional), limit: interp.limits.maxOutputBytes))
         default:
             throw TemplateError(.runtime, "No filter named '\(name)'.")
         }
@@ -314,7 +314,7 @@ enum Filters {
     }
 
     /// `"%s" % value` for the conversions templates use (`%s`, `%r`, `%d`, `%i`, `%%`).
-    static func printf(_ format: String, _ value: TemplateValue) throws -> String {
+    static func printf(_ format: String, _ value: TemplateValue, limit: Int) throws -> String {
         var values: [TemplateValue]
         if case .tuple(let a) = value { values = a } else { values = [value] }
         var out = ""
@@ -322,12 +322,13 @@ enum Filters {
         while let c = it.next() {
             guard c == "%" else { out.append(c); continue }
             guard let spec = it.next() else { throw TemplateError(.value, "incomplete format") }
+            if out.utf8.count > limit { throw TemplateError(.limit, "formatted string would exceed \(limit) bytes") }
             if spec == "%" { out.append("%"); continue }
             guard !values.isEmpty else { throw TemplateError(.type, "not enough arguments for format string") }
             let v = values.removeFirst()
             switch spec {
-            case "s": out += v.pyStr
-            case "r": out += v.pyRepr
+            case "s": out += try v.pyStr(limit: limit)
+            case "r": out += try v.pyRepr(limit: limit)
             case "d", "i":
                 guard let n = v.number else { throw TemplateError(.type, "%d format: a real number is required, not \(v.typeName)") }
                 out += String(Int(n.rounded(.towardZero)))

@@ -124,7 +124,7 @@ enum Methods {
                 return .int(i)
             }
         case "format":
-            return { args, _ in .string(try PythonFormat.format(s, args)) }
+            return { args, interp in .string(try PythonFormat.format(s, args, limit: interp.limits.maxOutputBytes)) }
         case "join":
             return { args, interp in
                 guard let seq = args.positional.first else { throw TemplateError(.type, "join() takes exactly one argument") }

@@ -101,7 +101,7 @@ enum Operators {
                 return .int(op == "//" ? q : r)
             }
             if op == "%", case .string(let format) = a {
-                let s = try Filters.printf(format, b)
+                let s = try Filters.printf(format, b, limit: interp.limits.maxOutputBytes)
                 try interp.checkSize(s.utf8.count, "string")
                 return .string(s)
             }

@@ -51,6 +51,8 @@ enum PythonFormat {
 
     /// `repr(str)`: single quotes unless the text has a single quote and no double quote; escapes as CPython.
     static func stringRepr(_ s: String) -> String {
+        // Fast path: printable ASCII without quotes or backslashes is written as is.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 >= 0x7f || $0 == 0x5c || $0 == 0x27 }) { return "'" + s + "'" }
         let quote: Character = s.contains("'") && !s.contains("\"") ? "\"" : "'"
         var out = String(quote)
         for u in s.unicodeScalars {
@@ -87,7 +89,7 @@ enum PythonFormat {
 
     /// `str.format(*args, **kwargs)` for the replacement fields templates use: `{}`, `{0}`, `{name}`, `{{`, `}}`,
     /// with an optional `!r`/`!s` conversion; format specs other than empty are refused with a clear error.
-    static func format(_ template: String, _ args: CallArguments) throws -> String {
+    static func format(_ template: String, _ args: CallArguments, limit: Int = Int.max) throws -> String {
         var out = ""
         var auto = 0
         let chars = Array(template)
@@ -126,7 +128,8 @@ enum PythonFormat {
                 } else {
                     throw TemplateError(.key, "'\(field)'")
                 }
-                out += conversion == "r" ? value.pyRepr : value.pyStr
+                out += conversion == "r" ? try value.pyRepr(limit: limit) : try value.pyStr(limit: limit)
+                if out.utf8.count > limit { throw TemplateError(.limit, "formatted string would exceed \(limit) bytes") }
                 i = close + 1
             } else if c == "}" {
                 guard i + 1 < chars.count && chars[i + 1] == "}" else {

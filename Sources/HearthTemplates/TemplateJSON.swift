@@ -103,6 +103,7 @@ extension TemplateValue {
 
     /// A JSON string as `json.dumps(..., ensure_ascii=False)` writes it.
     static func jsonQuote(_ s: String) -> String {
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5c }) { return "\"" + s + "\"" }
         var out = "\""
         for u in s.unicodeScalars {
             switch u {
