@@ -43,7 +43,8 @@ let package = Package(
         .testTarget(name: "HearthTokenizersTests", dependencies: ["HearthTokenizers"]),
         .testTarget(name: "HearthModelsTests", dependencies: ["HearthEngine"]),
         .testTarget(name: "HearthTemplatesTests", dependencies: ["HearthTemplates"],
-                    exclude: ["jinja2-cases.json", "make-jinja2-cases.py"]),
+                    exclude: ["jinja2-cases.json", "make-jinja2-cases.py", "jinja2-conversations.json",
+                              "make-jinja2-conversations.py"]),
         .testTarget(name: "HearthCLITests", dependencies: ["HearthTemplates"]),
     ]
 )

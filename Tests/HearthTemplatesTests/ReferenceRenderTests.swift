@@ -42,9 +42,13 @@ final class ReferenceRenderTests: XCTestCase {
             guard let c = cases[caseName] else { failures.append("\(name)/\(caseName): case not found"); continue }
             let tools = field(c, "tools").map { array($0) }
             let agp = field(c, "add_generation_prompt")?.truthy ?? true
+            var extra: [String: TemplateValue] = [:]
+            if case .object(let o) = c {
+                for (k, v) in o.pairs where !["name", "messages", "tools", "add_generation_prompt"].contains(k) { extra[k] = v }
+            }
             let result: Result<String, Error> = Result {
                 try parsed.render(messages: array(field(c, "messages")), tools: tools, addGenerationPrompt: agp,
-                                  bosToken: bos, eosToken: eos, clock: try XCTUnwrap(clock))
+                                  bosToken: bos, eosToken: eos, clock: try XCTUnwrap(clock), extra: extra)
             }
             if let expectedError = string(field(r, "error")) {
                 if case .success = result { failures.append("\(name)/\(caseName): rendered, jinja2 raised \(expectedError)") }
