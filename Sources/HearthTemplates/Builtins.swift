@@ -36,7 +36,7 @@ enum Builtins {
     }
 
     /// Python's `range`, materialized as a list; jinja2's sandbox caps it (MAX_RANGE), here at the loop limit.
-    private static func range(_ args: CallArguments, _ interp: Interpreter) throws -> TemplateValue {
+    private static func range(_ args: CallArguments, _ interp: TemplateInterpreter) throws -> TemplateValue {
         let ints = try args.positional.map { v -> Int in
             guard let i = v.intValue else {
                 throw TemplateError(.type, "'\(v.typeName)' object cannot be interpreted as an integer")

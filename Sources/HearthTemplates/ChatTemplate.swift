@@ -39,7 +39,7 @@ public struct ChatTemplate: @unchecked Sendable {
     public func render(context: [String: TemplateValue], clock: TemplateClock, limits: TemplateLimits = .default)
         throws -> String
     {
-        let interpreter = Interpreter(context: context, clock: clock, limits: limits)
+        let interpreter = TemplateInterpreter(context: context, clock: clock, limits: limits)
         let nodes = self.nodes
         return try Self.onLargeStack { try interpreter.render(nodes) }
     }

@@ -4,7 +4,7 @@ import Foundation
 /// `tojson` override (`json.dumps` with `ensure_ascii=False`, no HTML escaping). An unknown filter is an error
 /// when it is applied, as in jinja2 3.
 enum Filters {
-    static func apply(_ name: String, _ value: TemplateValue, _ args: CallArguments, _ interp: Interpreter) throws
+    static func apply(_ name: String, _ value: TemplateValue, _ args: CallArguments, _ interp: TemplateInterpreter) throws
         -> TemplateValue
     {
         func bind(_ names: [String]) throws -> [TemplateValue?] { try args.bind(name, names) }
@@ -132,6 +132,7 @@ enum Filters {
         case "batch":
             let a = try bind(["linecount", "fill_with"])
             guard let n = a[0]?.intValue, n > 0 else { throw TemplateError(.value, "batch size must be positive") }
+            try interp.checkSize(n, "batch", elements: true)
             var out: [TemplateValue] = []
             var cur: [TemplateValue] = []
             for item in try interp.iterate(value) {
@@ -146,13 +147,20 @@ enum Filters {
         case "indent":
             let a = try bind(["width", "first", "blank"])
             let indentation: String
-            if case .string(let s)? = a[0] { indentation = s } else { indentation = String(repeating: " ", count: max(a[0]?.intValue ?? 4, 0)) }
+            if case .string(let s)? = a[0] {
+                indentation = s
+            } else {
+                let width = max(a[0]?.intValue ?? 4, 0)
+                try interp.checkSize(width, "indentation")
+                indentation = String(repeating: " ", count: width)
+            }
             return .string(indent(try interp.str(value) + "\n", indentation, first: a[1]?.truthy ?? false, blank: a[2]?.truthy ?? false))
         case "center":
             let width = try bind(["width"])[0]?.intValue ?? 80
             let s = try interp.str(value)
             let pad = width - s.unicodeScalars.count
             guard pad > 0 else { return .string(s) }
+            try interp.checkSize(width, "centered string")
             let left = pad / 2 + (pad & width & 1)
             return .string(String(repeating: " ", count: left) + s + String(repeating: " ", count: pad - left))
         case "wordcount":
@@ -208,7 +216,7 @@ enum Filters {
         return order.map { $0.element.1 }
     }
 
-    private static func map(_ value: TemplateValue, _ args: CallArguments, _ interp: Interpreter) throws -> [TemplateValue] {
+    private static func map(_ value: TemplateValue, _ args: CallArguments, _ interp: TemplateInterpreter) throws -> [TemplateValue] {
         let items = try interp.iterate(value)
         if let attr = args.keyword.first(where: { $0.0 == "attribute" })?.1 {
             let def = args.keyword.first(where: { $0.0 == "default" })?.1
@@ -223,7 +231,7 @@ enum Filters {
         return try items.map { try apply(filter, $0, rest, interp) }
     }
 
-    private static func select(_ name: String, _ value: TemplateValue, _ args: CallArguments, _ interp: Interpreter)
+    private static func select(_ name: String, _ value: TemplateValue, _ args: CallArguments, _ interp: TemplateInterpreter)
         throws -> [TemplateValue]
     {
         let byAttribute = name.hasSuffix("attr")
@@ -330,8 +338,10 @@ enum Filters {
             case "s": out += try v.pyStr(limit: limit)
             case "r": out += try v.pyRepr(limit: limit)
             case "d", "i":
-                guard let n = v.number else { throw TemplateError(.type, "%d format: a real number is required, not \(v.typeName)") }
-                out += String(Int(n.rounded(.towardZero)))
+                if let i = v.intValue { out += String(i); continue }
+                guard case .double(let d) = v else { throw TemplateError(.type, "%d format: a real number is required, not \(v.typeName)") }
+                guard d.isFinite, abs(d) < 9.2e18 else { throw TemplateError(.limit, "%d format: \(d) is out of range") }
+                out += String(Int(d.rounded(.towardZero)))
             default: throw TemplateError(.value, "unsupported format character '\(spec)'")
             }
         }

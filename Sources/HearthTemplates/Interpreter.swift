@@ -42,7 +42,7 @@ final class Scope {
 /// Walks the parsed template, writing output. Statement semantics follow jinja2's compiler: `for` bodies and macros
 /// get their own scope (so `set` inside a loop does not leak out, which is why templates use `namespace`), `if`
 /// does not.
-public final class Interpreter {
+public final class TemplateInterpreter {
     enum Flow { case normal, breakLoop, continueLoop }
 
     let limits: TemplateLimits

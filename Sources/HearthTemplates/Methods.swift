@@ -198,7 +198,7 @@ enum PyString {
     }
 
     /// Refuses a replacement whose result would pass the output bound, before building it.
-    static func checkReplaceSize(_ s: String, _ old: String, _ new: String, count: Int, _ interp: Interpreter) throws {
+    static func checkReplaceSize(_ s: String, _ old: String, _ new: String, count: Int, _ interp: TemplateInterpreter) throws {
         var n = PyString.count(s, old)
         if count >= 0 { n = min(n, count) }
         let (growth, o1) = n.multipliedReportingOverflow(by: new.utf8.count - old.utf8.count)

@@ -30,7 +30,7 @@ enum Operators {
         return .int(r.partialValue)
     }
 
-    static func binary(_ op: String, _ a: TemplateValue, _ b: TemplateValue, _ interp: Interpreter) throws
+    static func binary(_ op: String, _ a: TemplateValue, _ b: TemplateValue, _ interp: TemplateInterpreter) throws
         -> TemplateValue
     {
         if op == "~" {

@@ -1,6 +1,6 @@
 /// jinja2's built-in tests (jinja2/tests.py): `x is defined`, `x is string`, `x is divisibleby 3`…
 enum Predicates {
-    static func test(_ name: String, _ v: TemplateValue, _ args: CallArguments, _ interp: Interpreter) throws -> Bool {
+    static func test(_ name: String, _ v: TemplateValue, _ args: CallArguments, _ interp: TemplateInterpreter) throws -> Bool {
         func arg() throws -> TemplateValue {
             guard let a = args.positional.first ?? args.keyword.first?.1 else {
                 throw TemplateError(.type, "test '\(name)' needs an argument")
@@ -35,7 +35,7 @@ enum Predicates {
                 throw TemplateError(.type, "divisibleby needs integers")
             }
             guard n != 0 else { throw TemplateError(.zeroDivision, "integer division or modulo by zero") }
-            return i % n == 0
+            return n == -1 || i % n == 0
         case "eq", "equalto", "==": return try Operators.compare("==", v, arg())
         case "ne", "!=": return try Operators.compare("!=", v, arg())
         case "lt", "lessthan", "<": return try Operators.compare("<", v, arg())

@@ -92,6 +92,7 @@ enum PythonFormat {
     static func format(_ template: String, _ args: CallArguments, limit: Int = Int.max) throws -> String {
         var out = ""
         var auto = 0
+        var automatic = false, manual = false
         let chars = Array(template)
         var i = 0
         while i < chars.count {
@@ -113,6 +114,15 @@ enum PythonFormat {
                     field = String(field[..<bang])
                 }
                 let value: TemplateValue
+                if field.isEmpty || Int(field) != nil {
+                    if (field.isEmpty ? manual : automatic) {
+                        // CPython's wording (the two messages read the other way round from what happened).
+                        throw TemplateError(.value, field.isEmpty
+                            ? "cannot switch from automatic field numbering to manual field specification"
+                            : "cannot switch from manual field specification to automatic field numbering")
+                    }
+                    if field.isEmpty { automatic = true } else { manual = true }
+                }
                 if field.isEmpty {
                     guard auto < args.positional.count else {
                         throw TemplateError(.index, "Replacement index \(auto) out of range for positional args tuple")

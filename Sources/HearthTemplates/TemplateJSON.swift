@@ -47,6 +47,9 @@ extension TemplateValue {
     /// `json.dumps(self, ensure_ascii=False, indent=indent, separators=separators, sort_keys=sortKeys)`.
     func jsonDumps(indent: Int?, separators: (String, String)?, sortKeys: Bool, limit: Int = Int.max) throws -> String {
         let seps = separators ?? (indent == nil ? (", ", ": ") : (",", ": "))
+        // Python writes a negative indent as none (newlines only); a huge one could not be written anyway.
+        let indent = indent.map { max($0, 0) }
+        if let n = indent, n > limit { throw TemplateError(.limit, "tojson indent \(n) would exceed \(limit) bytes") }
         var out = ""
         try dump(into: &out, indent: indent, level: 0, seps: seps, sortKeys: sortKeys, depth: 0, limit: limit)
         guard out.utf8.count <= limit else { throw TemplateError(.limit, "tojson output would exceed \(limit) bytes") }
@@ -57,7 +60,11 @@ extension TemplateValue {
                       depth: Int, limit: Int) throws {
         guard depth < 1000 else { throw TemplateError(.limit, "tojson: value nested more than 1000 levels deep") }
         guard out.utf8.count <= limit else { throw TemplateError(.limit, "tojson output would exceed \(limit) bytes") }
-        func newline(_ l: Int) { if let n = indent { out += "\n" + String(repeating: " ", count: n * l) } }
+        func newline(_ l: Int) throws {
+            guard let n = indent else { return }
+            guard n * l <= limit else { throw TemplateError(.limit, "tojson output would exceed \(limit) bytes") }
+            out += "\n" + String(repeating: " ", count: n * l)
+        }
         switch self {
         case .none: out += "null"
         case .bool(let b): out += b ? "true" : "false"
@@ -70,11 +77,11 @@ extension TemplateValue {
             out += "["
             for (i, v) in a.enumerated() {
                 if i > 0 { out += seps.0 }
-                newline(level + 1)
+                try newline(level + 1)
                 try v.dump(into: &out, indent: indent, level: level + 1, seps: seps, sortKeys: sortKeys, depth: depth + 1,
                            limit: limit)
             }
-            newline(level)
+            try newline(level)
             out += "]"
         case .object(let o):
             try Self.dumpObject(o.pairs, into: &out, indent: indent, level: level, seps: seps, sortKeys: sortKeys,
@@ -92,7 +99,10 @@ extension TemplateValue {
         out += "{"
         for (i, (k, v)) in ordered.enumerated() {
             if i > 0 { out += seps.0 }
-            if let n = indent { out += "\n" + String(repeating: " ", count: n * (level + 1)) }
+            if let n = indent {
+                guard n * (level + 1) <= limit else { throw TemplateError(.limit, "tojson output would exceed \(limit) bytes") }
+                out += "\n" + String(repeating: " ", count: n * (level + 1))
+            }
             out += jsonQuote(k) + seps.1
             try v.dump(into: &out, indent: indent, level: level + 1, seps: seps, sortKeys: sortKeys, depth: depth + 1,
                            limit: limit)

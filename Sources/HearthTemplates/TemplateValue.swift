@@ -231,7 +231,7 @@ public enum TemplateValue: @unchecked Sendable {
 
 /// A function a template can call: a macro, a global (`range`, `namespace`…) or a bound method (`s.strip`).
 public final class TemplateCallable: @unchecked Sendable {
-    public typealias Body = (_ args: CallArguments, _ interpreter: Interpreter) throws -> TemplateValue
+    public typealias Body = (_ args: CallArguments, _ interpreter: TemplateInterpreter) throws -> TemplateValue
     let name: String
     let body: Body
     /// Macros accept `caller`; plain functions do not.

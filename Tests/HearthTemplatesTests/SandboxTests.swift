@@ -61,6 +61,14 @@ final class SandboxTests: XCTestCase {
         assertLimit("{{ [0] * 100000000 }}", "would exceed")
     }
 
+    func testHugeWidthsAreRefused() {
+        for expr in ["'a\\nb' | indent(10 ** 12)", "'a' | center(10 ** 12)", "[1] | tojson(indent=10 ** 12)",
+                     "{'a': 1} | tojson(indent=10 ** 7)", "'x' | replace('', 'y' * 1000000)"] {
+            assertLimit("{{ \(expr) }}", limits: TemplateLimits(maxOutputBytes: 1 << 20), "exceed")
+        }
+        assertLimit("{{ [1] | batch(10 ** 12, 0) | list }}", "exceed")
+    }
+
     func testNamespacesCannotNestWithoutBound() throws {
         assertLimit("{% set ns = namespace(x=[]) %}{% for i in range(100000) %}{% set ns.x = [ns.x] %}{% endfor %}",
                     "nested more than 512")

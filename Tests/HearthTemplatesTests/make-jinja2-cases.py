@@ -1,6 +1,7 @@
 # Regenerates jinja2-cases.json: each case rendered by Python jinja2 (3.1.6) in the environment of Hugging Face's
 # apply_chat_template (see ../../../shared/reference/README.md). Run: python3 make-jinja2-cases.py jinja2-cases.json
 # (name, template, context-json)
+# (name, template, context-json)
 C = [
 ("ws_dash", "a  {%- if true -%}  \n x \n  {%- endif -%}  b", "{}"),
 ("ws_lstrip_trim", "a\n  {% if true %}\n  b\n  {% endif %}\nc", "{}"),
@@ -98,6 +99,20 @@ C = [
 ("err_first_arg_int", "{{ 'abc'.startswith(1) }}", "{}"),
 ("err_join_int", "{{ ', '.join([1, 2]) }}", "{}"),
 ("err_dict_key_missing_subscript", "{{ d['a']['b'] }}", '{"d": {}}'),
+]
+C += [
+("tojson_negative_indent", "{{ {'a': [1, {'b': 2}]} | tojson(indent=-1) }}|{{ [1] | tojson(indent=0) }}", "{}"),
+("divisible_minus_one", "{{ -9223372036854775807 is divisibleby(-1) }} {{ 10 is divisibleby 3 }}", "{}"),
+("divisible_no_arg_err", "{{ 4 is divisibleby -1 }}", "{}"),
+("printf_forms", "{{ '%d|%i|%s|%r|%%' % (3.9, -2, 'x', 'y') }}", "{}"),
+("format_conversions", "{{ '{!r} {!s}'.format('a', 'b') }} {{ '{1!r}{0}'.format('a', 'b') }}", "{}"),
+("format_mixed_numbering_err", "{{ '{} {0}'.format('a') }}", "{}"),
+("tuple_forms", "{{ (1,) }} {{ () }} {{ (1, 'a') }} {{ (1, 2) == [1, 2] }} {{ (1, 2) + (3,) }} {{ ('a', 'b') | join('-') }} {{ 'ab'.startswith(('x', 'a')) }}", "{}"),
+("nested_namespace_repr", "{% set ns = namespace(a=1, l=[1, 'x']) %}{{ ns }}", "{}"),
+("loop_over_tuple_items", "{% for k, v in {'a': 1}.items() %}{{ k }}{{ v }}{% endfor %}{{ {'a': 1}.items() | list | first }}", "{}"),
+("string_iteration_filters", "{{ 'héllo' | list | length }} {{ 'abc' | batch(2) | list }} {{ 'cab' | sort | join }}", "{}"),
+("undefined_method_call_err", "{{ undefined_name.strip() }}", "{}"),
+("macro_kwargs_caller_var", "{% macro m(a, b=2) %}{{ a }}{{ b }}{% endmacro %}{{ m(b=5, a=1) }}", "{}"),
 ]
 import json, sys
 from datetime import datetime
