@@ -80,6 +80,7 @@ enum Access {
             for i in try indices(scalars.count) { out.append(scalars[i]) }
             return .string(String(out))
         case .undefined(let why): throw TemplateError(.undefined, why)
+        // jinja2 compiles slices to a plain Python subscript (no environment.getitem), so this is a TypeError.
         default: throw TemplateError(.type, "'\(value.typeName)' object is not subscriptable")
         }
     }

@@ -62,9 +62,11 @@ enum Filters {
             return .string(a[0]?.truthy == true ? asciiEscaped(text) : text)
         case "int":
             let a = try bind(["default", "base"])
+            if case .undefined(let why) = value { throw TemplateError(.undefined, why) }
             return int(value, default: a[0] ?? .int(0), base: a[1]?.intValue ?? 10)
         case "float":
             let a = try bind(["default"])
+            if case .undefined(let why) = value { throw TemplateError(.undefined, why) }
             if let n = value.number { return .double(n) }
             if case .string(let s) = value, let d = Double(s.trimmingCharacters(in: .whitespaces)) { return .double(d) }
             return a[0] ?? .double(0)
@@ -75,6 +77,8 @@ enum Filters {
         case "round":
             let a = try bind(["precision", "method"])
             guard let x = value.number else { throw TemplateError(.type, "round filter needs a number") }
+            // Python's round() of an int with precision 0 stays an int.
+            if let i = value.intValue, (a[0]?.intValue ?? 0) >= 0, (a[1]?.pyStr ?? "common") == "common" { return .int(i) }
             let scale = pow(10, Double(a[0]?.intValue ?? 0))
             let rule: FloatingPointRoundingRule
             switch a[1]?.pyStr ?? "common" {
@@ -146,6 +150,10 @@ enum Filters {
             return .array(out)
         case "indent":
             let a = try bind(["width", "first", "blank"])
+            if case .undefined(let why) = value { throw TemplateError(.undefined, why) }
+            guard case .string = value else {
+                throw TemplateError(.type, "unsupported operand type(s) for +=: '\(value.typeName)' and 'str'")
+            }
             let indentation: String
             if case .string(let s)? = a[0] {
                 indentation = s
@@ -164,7 +172,14 @@ enum Filters {
             let left = pad / 2 + (pad & width & 1)
             return .string(String(repeating: " ", count: left) + s + String(repeating: " ", count: pad - left))
         case "wordcount":
-            return .int(PyString.split(try interp.str(value), nil, maxsplit: -1, fromRight: false).count)
+            // jinja2: len(re.findall(r"\w+", s)); \w is letters, digits and underscore.
+            var words = 0, inWord = false
+            for u in try interp.str(value).unicodeScalars {
+                let isWord = u == "_" || u.properties.isAlphabetic || u.properties.numericType != nil
+                if isWord && !inWord { words += 1 }
+                inWord = isWord
+            }
+            return .int(words)
         case "format":
             return .string(try printf(try interp.str(value), .tuple(args.positional), limit: interp.limits.maxOutputBytes))
         default:
@@ -244,6 +259,7 @@ enum Filters {
         }
         let test = positional.isEmpty ? nil : positional.removeFirst().pyStr
         let testArgs = CallArguments(positional, keyword: args.keyword)
+        guard value.truthy else { return [] }  // jinja2's select_or_reject: `if value:` before iterating
         return try interp.iterate(value).filter { item in
             let v = try attr.map { try attribute(item, $0) } ?? item
             let passed = try test.map { try Predicates.test($0, v, testArgs, interp) } ?? v.truthy
@@ -345,7 +361,10 @@ enum Filters {
             default: throw TemplateError(.value, "unsupported format character '\(spec)'")
             }
         }
-        if !values.isEmpty { throw TemplateError(.type, "not all arguments converted during string formatting") }
+        // A mapping argument need not be used up (Python formats `%(name)s` from it).
+        if !values.isEmpty && !(values.count == 1 && { if case .object = value { return true } else { return false } }()) {
+            throw TemplateError(.type, "not all arguments converted during string formatting")
+        }
         return out
     }
 }

@@ -172,8 +172,11 @@ enum Operators {
             return n.isEmpty || s.contains(n)
         case .array(let a), .tuple(let a): return a.contains { $0.pyEquals(needle) }
         case .object(let o):
-            guard case .string(let k) = needle else { return false }
-            return o[k] != nil
+            switch needle {
+            case .string(let k): return o[k] != nil
+            case .array, .object, .namespace: throw TemplateError(.type, "unhashable type: '\(needle.typeName)'")
+            default: return false
+            }
         case .namespace(let n):
             guard case .string(let k) = needle else { return false }
             return n.attributes[k] != nil

@@ -1,3 +1,5 @@
+import Foundation
+
 /// jinja2's built-in tests (jinja2/tests.py): `x is defined`, `x is string`, `x is divisibleby 3`…
 enum Predicates {
     static func test(_ name: String, _ v: TemplateValue, _ args: CallArguments, _ interp: TemplateInterpreter) throws -> Bool {
@@ -28,14 +30,25 @@ enum Predicates {
         case "callable":  // jinja2's Undefined has __call__ (which raises)
             switch v { case .callable, .undefined: return true; default: return false }
         case "odd", "even":
-            guard let i = v.intValue else { throw TemplateError(.type, "test '\(name)' needs an integer") }
-            return (i & 1 == 1) == (name == "odd")
-        case "divisibleby":
-            guard let i = v.intValue, let n = try arg().intValue else {
-                throw TemplateError(.type, "divisibleby needs integers")
+            // Python: value % 2 == 1 (odd) / == 0 (even), floats included.
+            if let i = v.intValue { return (i & 1 == 1) == (name == "odd") }
+            guard let x = v.number else {
+                throw TemplateError(.type, "unsupported operand type(s) for %: '\(v.typeName)' and 'int'")
             }
-            guard n != 0 else { throw TemplateError(.zeroDivision, "integer division or modulo by zero") }
-            return n == -1 || i % n == 0
+            var r = fmod(x, 2)
+            if r < 0 { r += 2 }
+            return name == "odd" ? r == 1 : r == 0
+        case "divisibleby":
+            let divisor = try arg()
+            if let i = v.intValue, let n = divisor.intValue {
+                guard n != 0 else { throw TemplateError(.zeroDivision, "integer division or modulo by zero") }
+                return n == -1 || i % n == 0
+            }
+            guard let x = v.number, let y = divisor.number else {
+                throw TemplateError(.type, "unsupported operand type(s) for %: '\(v.typeName)' and '\(divisor.typeName)'")
+            }
+            guard y != 0 else { throw TemplateError(.zeroDivision, "float modulo") }
+            return fmod(x, y) == 0
         case "eq", "equalto", "==": return try Operators.compare("==", v, arg())
         case "ne", "!=": return try Operators.compare("!=", v, arg())
         case "lt", "lessthan", "<": return try Operators.compare("<", v, arg())

@@ -112,6 +112,11 @@ C += [
 ("loop_over_tuple_items", "{% for k, v in {'a': 1}.items() %}{{ k }}{{ v }}{% endfor %}{{ {'a': 1}.items() | list | first }}", "{}"),
 ("string_iteration_filters", "{{ 'héllo' | list | length }} {{ 'abc' | batch(2) | list }} {{ 'cab' | sort | join }}", "{}"),
 ("undefined_method_call_err", "{{ undefined_name.strip() }}", "{}"),
+("numeric_edge_filters", "{{ 1e3 is even }} {{ 3.0 is odd }} {{ true | round }} {{ 2 | round }} {{ 2 | round(0, 'ceil') }} {{ 2.5 is divisibleby 0.5 }} {{ false | select | list }} {{ 0 | reject | list }} {{ 'h,e l_l-o 42' | wordcount }}", "{}"),
+("err_indent_int", "{{ 3 | indent }}", "{}"),
+("err_unhashable_in", "{{ {} in {'a': 1} }}", "{}"),
+("err_int_undefined", "{{ nothing | int }}", "{}"),
+("err_slice_runtime", "{{ n[1:] }}", '{"n": 5}'),
 ("macro_kwargs_caller_var", "{% macro m(a, b=2) %}{{ a }}{{ b }}{% endmacro %}{{ m(b=5, a=1) }}", "{}"),
 ]
 import json, sys
