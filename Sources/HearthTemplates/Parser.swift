@@ -4,6 +4,9 @@ struct Parser {
     private let tokens: [Token]
     private var pos = 0
     private var depth = 0
+    /// Enclosing `for` bodies (macro and call bodies start afresh): jinja2 compiles `break` outside a loop to a
+    /// Python SyntaxError.
+    private var loopDepth = 0
     /// Deeper nesting than this is refused rather than risking the stack on a hostile template.
     static let maxDepth = 200
 
@@ -126,14 +129,14 @@ struct Parser {
             let name = try expectName()
             let params = try signature()
             try expectBlockEnd()
-            let (body, _) = try statements(until: ["endmacro"])
+            let (body, _) = try outsideLoops { try $0.statements(until: ["endmacro"]) }
             return .macro(MacroDefinition(name: name, parameters: params, body: body))
         case "call":
             let params = isOp("(") ? try signature() : []
             let call = try parseExpression()
             guard case .call = call else { throw fail("expected call", line: line) }
             try expectBlockEnd()
-            let (body, _) = try statements(until: ["endcall"])
+            let (body, _) = try outsideLoops { try $0.statements(until: ["endcall"]) }
             return .callBlock(call: call, callerParameters: params, body: body, line: line)
         case "filter":
             let filters = try filterChain(inlineFirst: true)
@@ -141,6 +144,7 @@ struct Parser {
             let (body, _) = try statements(until: ["endfilter"])
             return .filterBlock(filters: filters, body: body, line: line)
         case "break", "continue":
+            guard loopDepth > 0 else { throw fail("'\(tag)' outside loop", line: line) }
             try expectBlockEnd()
             return tag == "break" ? .breakLoop(line: line) : .continueLoop(line: line)
         case "generation":
@@ -163,6 +167,13 @@ struct Parser {
         default:
             throw fail("Encountered unknown tag '\(tag)'.", line: line)
         }
+    }
+
+    private mutating func outsideLoops<T>(_ body: (inout Parser) throws -> T) throws -> T {
+        let saved = loopDepth
+        loopDepth = 0
+        defer { loopDepth = saved }
+        return try body(&self)
     }
 
     private var isBlockEnd: Bool { if case .blockEnd = current.kind { return true } else { return false } }
@@ -192,7 +203,9 @@ struct Parser {
         if skipName("if") { condition = try parseExpression() }
         if isName("recursive") { throw fail("recursive for loops are not supported") }
         try expectBlockEnd()
+        loopDepth += 1
         let (body, tag) = try statements(until: ["endfor", "else"])
+        loopDepth -= 1
         var otherwise: [Node] = []
         if tag == "else" { (otherwise, _) = try statements(until: ["endfor"]) }
         return .forLoop(target: target, iterable: iterable, condition: condition, body: body, otherwise: otherwise,
