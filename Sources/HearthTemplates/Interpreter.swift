@@ -92,6 +92,14 @@ public final class TemplateInterpreter {
         return buffers[buffers.count - 1]
     }
 
+    /// Block `set` and `filter` bodies are scopes of their own in jinja2: what they set stays inside.
+    private func inChildScope<T>(_ body: () throws -> T) rethrows -> T {
+        let saved = scope
+        scope = Scope(parent: saved)
+        defer { scope = saved }
+        return try body()
+    }
+
     /// `str(value)` within the output bound.
     func str(_ value: TemplateValue) throws -> String { try value.pyStr(limit: limits.maxOutputBytes) }
 
@@ -147,7 +155,7 @@ public final class TemplateInterpreter {
             try withLine(line) { try assign(target, try evaluate(e)) }
         case .setBlock(let target, let filters, let body, let line):
             try withLine(line) {
-                var value = TemplateValue.string(try capture { try execute(body) })
+                var value = TemplateValue.string(try capture { try inChildScope { try execute(body) } })
                 value = try applyFilters(filters, to: value)
                 try assign(target, value)
             }
@@ -165,7 +173,7 @@ public final class TemplateInterpreter {
             }
         case .filterBlock(let filters, let body, let line):
             try withLine(line) {
-                let text = try capture { try execute(body) }
+                let text = try capture { try inChildScope { try execute(body) } }
                 try write(try str(try applyFilters(filters, to: .string(text))))
             }
         case .breakLoop: return .breakLoop

@@ -117,6 +117,7 @@ C += [
 ("err_unhashable_in", "{{ {} in {'a': 1} }}", "{}"),
 ("err_int_undefined", "{{ nothing | int }}", "{}"),
 ("err_slice_runtime", "{{ n[1:] }}", '{"n": 5}'),
+("block_scopes", "{% set b = 1 %}{% set blk %}{% set b = 2 %}{{ b }}{% endset %}{{ blk }}{{ b }}{% filter upper %}{% set b = 3 %}{{ b }}{% endfilter %}{{ b }}{% if true %}{% set b = 4 %}{% endif %}{{ b }}{% with %}{% set b = 5 %}{% endwith %}{{ b }}{% macro m() %}{% set b = 6 %}{% endmacro %}{{ m() }}{{ b }}", "{}"),
 ("macro_kwargs_caller_var", "{% macro m(a, b=2) %}{{ a }}{{ b }}{% endmacro %}{{ m(b=5, a=1) }}", "{}"),
 ]
 import json, sys
