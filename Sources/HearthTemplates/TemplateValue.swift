@@ -202,7 +202,7 @@ public enum TemplateValue: @unchecked Sendable {
             out += "<Namespace "
             try Self.appendDict(n.attributes, to: &out, limit: limit, depth: depth, open: &open)
             out += ">"
-        case .callable(let c): out += "<function \(c.name)>"
+        case .callable(let c): out += c.isMacro ? "<Macro \(PythonFormat.stringRepr(c.name))>" : "<function \(c.name)>"
         }
         if out.utf8.count > limit { throw TemplateError(.limit, "printed value would exceed \(limit) bytes") }
     }
@@ -234,7 +234,7 @@ public final class TemplateCallable: @unchecked Sendable {
     public typealias Body = (_ args: CallArguments, _ interpreter: TemplateInterpreter) throws -> TemplateValue
     let name: String
     let body: Body
-    /// Macros accept `caller`; plain functions do not.
+    /// Macros print as jinja2's `<Macro 'name'>`.
     let isMacro: Bool
 
     init(name: String, isMacro: Bool = false, body: @escaping Body) {

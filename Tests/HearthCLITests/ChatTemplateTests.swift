@@ -91,6 +91,24 @@ final class ChatTemplateTests: XCTestCase {
         XCTAssertEqual(failures, [])
     }
 
+    /// `--input FILE`, extra top-level keys as template variables, token overrides, nothing added to the output.
+    func testInputFileExtraVariablesAndOverrides() throws {
+        try CLI.requireFiles(CLI.binary, CLI.smollm2)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hearth-ct-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let template = dir.appendingPathComponent("t.jinja"), input = dir.appendingPathComponent("in.json")
+        try Data("{{ bos_token }}|{{ enable_thinking }}|{{ messages[0].content }}|{{ add_generation_prompt }}|{{ eos_token }}\n".utf8)
+            .write(to: template)
+        try Data(#"{"messages": [{"role": "user", "content": "é\n"}], "add_generation_prompt": false, "enable_thinking": false}"#.utf8)
+            .write(to: input)
+        let r = try CLI.run(["chat-template", CLI.smollm2, "--template", template.path, "--input", input.path,
+                             "--bos-token", "[B]"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        // The model's EOS token, the overridden BOS; the template's single trailing newline is dropped (jinja2).
+        XCTAssertEqual(r.out, "[B]|False|é\n|False|<|im_end|>")
+    }
+
     /// Input mistakes are clear errors naming the field; nothing is printed on stdout.
     func testBadInput() throws {
         try CLI.requireFiles(CLI.binary, CLI.smollm2)
