@@ -85,11 +85,16 @@ public final class TemplateInterpreter {
 
     /// Runs `body` into a fresh buffer and returns what it wrote (block `set`, macros, `call` and `filter` blocks).
     private func capture(_ body: () throws -> Flow) throws -> String {
+        let (text, flow) = try captureFlow(body)
+        if flow != .normal { throw TemplateError(.syntax, "break or continue outside of a loop") }
+        return text
+    }
+
+    private func captureFlow(_ body: () throws -> Flow) throws -> (String, Flow) {
         buffers.append("")
         defer { buffers.removeLast() }
         let flow = try body()
-        if flow != .normal { throw TemplateError(.syntax, "break or continue outside of a loop") }
-        return buffers[buffers.count - 1]
+        return (buffers[buffers.count - 1], flow)
     }
 
     /// Block `set` and `filter` bodies are scopes of their own in jinja2: what they set stays inside.
@@ -154,10 +159,12 @@ public final class TemplateInterpreter {
         case .set(let target, let e, let line):
             try withLine(line) { try assign(target, try evaluate(e)) }
         case .setBlock(let target, let filters, let body, let line):
-            try withLine(line) {
-                var value = TemplateValue.string(try capture { try inChildScope { try execute(body) } })
-                value = try applyFilters(filters, to: value)
-                try assign(target, value)
+            // A break/continue inside the body ends it and goes to the enclosing loop; nothing is assigned.
+            return try withLine(line) {
+                let (text, flow) = try captureFlow { try inChildScope { try execute(body) } }
+                if flow != .normal { return flow }
+                try assign(target, try applyFilters(filters, to: .string(text)))
+                return .normal
             }
         case .macro(let def):
             scope.variables[def.name] = .callable(makeMacro(def, closure: scope))
@@ -172,9 +179,11 @@ public final class TemplateInterpreter {
                 try write(try str(try callValue(fn, arguments)))
             }
         case .filterBlock(let filters, let body, let line):
-            try withLine(line) {
-                let text = try capture { try inChildScope { try execute(body) } }
+            return try withLine(line) {
+                let (text, flow) = try captureFlow { try inChildScope { try execute(body) } }
+                if flow != .normal { return flow }
                 try write(try str(try applyFilters(filters, to: .string(text))))
+                return .normal
             }
         case .breakLoop: return .breakLoop
         case .continueLoop: return .continueLoop

@@ -118,6 +118,8 @@ C += [
 ("err_int_undefined", "{{ nothing | int }}", "{}"),
 ("err_slice_runtime", "{{ n[1:] }}", '{"n": 5}'),
 ("block_scopes", "{% set b = 1 %}{% set blk %}{% set b = 2 %}{{ b }}{% endset %}{{ blk }}{{ b }}{% filter upper %}{% set b = 3 %}{{ b }}{% endfilter %}{{ b }}{% if true %}{% set b = 4 %}{% endif %}{{ b }}{% with %}{% set b = 5 %}{% endwith %}{{ b }}{% macro m() %}{% set b = 6 %}{% endmacro %}{{ m() }}{{ b }}", "{}"),
+("break_in_blocks", "{% for i in [1,2,3] %}{{ i }}{% set x %}a{% if i == 2 %}{% break %}{% endif %}{% endset %}[{{ x }}]{% endfor %}|{% for i in [1,2,3] %}{{ i }}{% filter upper %}a{% if i == 2 %}{% continue %}{% endif %}b{% endfilter %}|{% endfor %}", "{}"),
+("err_break_in_macro", "{% for i in [1] %}{% macro m() %}{% break %}{% endmacro %}{% endfor %}", "{}"),
 ("macro_kwargs_caller_var", "{% macro m(a, b=2) %}{{ a }}{{ b }}{% endmacro %}{{ m(b=5, a=1) }}", "{}"),
 ]
 import json, sys
