@@ -31,7 +31,9 @@ let package = Package(
         .target(name: "HearthTokenizers", dependencies: ["HearthFormats"]),
         .target(name: "HearthModels", dependencies: ["HearthKernels", "HearthFormats"]),
         .target(name: "HearthEngine", dependencies: ["HearthModels", "HearthTokenizers"]),
-        .target(name: "Hearth", dependencies: ["HearthEngine"]),
+        // Jinja chat templates (Hugging Face's apply_chat_template semantics); no dependencies.
+        .target(name: "HearthTemplates"),
+        .target(name: "Hearth", dependencies: ["HearthEngine", "HearthTemplates"]),
         .executableTarget(name: "hearth", dependencies: [
             "Hearth", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -40,6 +42,9 @@ let package = Package(
                     resources: [.copy("Vectors")]),
         .testTarget(name: "HearthTokenizersTests", dependencies: ["HearthTokenizers"]),
         .testTarget(name: "HearthModelsTests", dependencies: ["HearthEngine"]),
-        .testTarget(name: "HearthCLITests", dependencies: []),
+        .testTarget(name: "HearthTemplatesTests", dependencies: ["HearthTemplates"],
+                    exclude: ["jinja2-cases.json", "make-jinja2-cases.py", "jinja2-conversations.json",
+                              "make-jinja2-conversations.py"]),
+        .testTarget(name: "HearthCLITests", dependencies: ["HearthTemplates"]),
     ]
 )
