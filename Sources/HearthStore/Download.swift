@@ -88,9 +88,13 @@ final class FileDownloadDelegate: HTTPClientResponseDelegate, @unchecked Sendabl
     }
 
     func didReceiveBodyPart(task: HTTPClient.Task<Void>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
-        buffer.withUnsafeReadableBytes { raw in
+        let written: Result<Void, Error> = buffer.withUnsafeReadableBytes { raw in
             hasher.update(bufferPointer: raw)
-            handle.write(Data(raw))
+            return Result { try handle.write(contentsOf: Data(raw)) }
+        }
+        if case .failure(let e) = written {
+            failure = .io(path: url, message: "cannot write the partial download: \(e.localizedDescription)")
+            return task.eventLoop.makeFailedFuture(failure!)
         }
         done += Int64(buffer.readableBytes)
         report(force: false)

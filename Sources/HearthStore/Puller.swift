@@ -205,7 +205,8 @@ public final class Puller {
             try? encodeJSON(meta).write(to: paths.meta)
         }
         if let f = delegate.failure {
-            if delegate.status.code == 416 || delegate.status.code == 412 { discardPartial(for: url) }
+            // Nothing kept, or the server refuses to continue it (416/412): start clean next time.
+            if delegate.done == 0 || delegate.status.code == 416 || delegate.status.code == 412 { discardPartial(for: url) }
             throw f
         }
         if let e = transferError {

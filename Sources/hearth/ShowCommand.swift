@@ -60,6 +60,7 @@ struct ShowCommand: ParsableCommand {
                   Size                  \(HumanFormat.bytes(entry.size))
                   Modified              \(HumanFormat.ago(entry.modified))
 
+
                 """
         }
         writeOut(head + """
