@@ -72,8 +72,9 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def repo_file(self, parts):
-        path = os.path.realpath(os.path.join(ARGS.root, *parts))
-        root = os.path.realpath(ARGS.root)
+        # abspath, not realpath: the fixture files may be symlinks to the real models.
+        path = os.path.abspath(os.path.join(ARGS.root, *parts))
+        root = os.path.abspath(ARGS.root)
         if not path.startswith(root + os.sep) or not os.path.isfile(path):
             return None
         return path
