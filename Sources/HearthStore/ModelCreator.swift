@@ -89,7 +89,7 @@ extension ModelStore {
     }
 
     /// Arguments that can only be paths, never model names.
-    static func looksLikePath(_ s: String) -> Bool {
+    public static func looksLikePath(_ s: String) -> Bool {
         s.lowercased().hasSuffix(".gguf") || s.hasPrefix("/") || s.hasPrefix("./") || s.hasPrefix("../")
             || s.hasPrefix("~/") || s == "." || s == ".."
     }

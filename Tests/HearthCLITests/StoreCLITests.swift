@@ -136,6 +136,11 @@ final class StoreCLITests: XCTestCase {
         XCTAssertEqual(storeFiles("blobs"), [], "rm left unreferenced blobs")
         XCTAssertEqual(storeFiles("manifests"), [])
         try fails(["rm", "me/smol:v1"], mentions: "not found")
+        // cp from a .gguf file imports it.
+        XCTAssertEqual(try hearth("cp", CLI.smollm2, "imported").out, "copied '\(CLI.smollm2)' to 'imported:latest'\n")
+        XCTAssertEqual(try listRows().map { $0[0] }, ["imported:latest"])
+        try fails(["cp", tmp.appendingPathComponent("absent.gguf").path, "x"], mentions: "absent.gguf")
+        try hearth("rm", "imported")
         try fails(["run", "smollm2:135m", "hi"], mentions: "not found")
         try fails(["show", "nothing-here"], mentions: "not found")
     }
