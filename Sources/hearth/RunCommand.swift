@@ -138,7 +138,7 @@ struct RunCommand: ParsableCommand {
                               contextSize: ctx)
         setup.system = resolved.system
         setup.messages = resolved.messages.map { ChatMessage(role: $0.role, content: $0.content) }
-        setup.templateSource = resolved.template
+        setup.templateSource = resolved.template ?? loaded.file.metadata("tokenizer.chat_template")?.stringValue
         setup.stops = stopStrings(resolved.parameters)
         setup.parameters = resolved.parameters.pairs.map { ($0.0, $0.0 == "stop" ? jsonString($0.1) : $0.1) }
         InteractiveChat(loaded: loaded, setup: setup).run()
