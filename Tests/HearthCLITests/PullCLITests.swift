@@ -43,7 +43,7 @@ final class PullCLITests: XCTestCase {
             s.terminate()
             s.waitUntilExit()
         }
-        try? FileManager.default.removeItem(at: tmp)
+        if let t = tmp { try? FileManager.default.removeItem(at: t) }
     }
 
     func setControl(_ c: [String: Any]) throws {
