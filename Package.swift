@@ -14,6 +14,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.0.0"),
     ],
     targets: [
         .target(name: "HearthTensors", swiftSettings: kernelFlags),
@@ -33,15 +36,24 @@ let package = Package(
         .target(name: "HearthEngine", dependencies: ["HearthModels", "HearthTokenizers"]),
         // Jinja chat templates (Hugging Face's apply_chat_template semantics); no dependencies.
         .target(name: "HearthTemplates"),
+        // The model store (blobs + manifests as Ollama lays them out), Modelfiles and pull.
+        .target(name: "HearthStore", dependencies: [
+            "HearthFormats", "HearthTensors",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
         .target(name: "Hearth", dependencies: ["HearthEngine", "HearthTemplates"]),
         .executableTarget(name: "hearth", dependencies: [
-            "Hearth", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Hearth", "HearthStore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "HearthFormatsTests", dependencies: ["HearthFormats"]),
         .testTarget(name: "HearthKernelsTests", dependencies: ["HearthKernels", "HearthFormats"],
                     resources: [.copy("Vectors")]),
         .testTarget(name: "HearthTokenizersTests", dependencies: ["HearthTokenizers"]),
         .testTarget(name: "HearthModelsTests", dependencies: ["HearthEngine"]),
+        .testTarget(name: "HearthStoreTests", dependencies: ["HearthStore"]),
         .testTarget(name: "HearthTemplatesTests", dependencies: ["HearthTemplates"],
                     exclude: ["jinja2-cases.json", "make-jinja2-cases.py", "jinja2-conversations.json",
                               "make-jinja2-conversations.py"]),

@@ -8,7 +8,7 @@ import Hearth
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench", abstract: "Measure prompt and generation speed.")
 
-    @Argument(help: "Path to a .gguf model file.") var model: String
+    @Argument(help: "A model name from the store or a path to a .gguf file.") var model: String
     @Option(name: [.customShort("p"), .customLong("n-prompt")], help: "Prompt tokens (0 = skip).") var nPrompt: Int = 512
     @Option(name: [.customShort("n"), .customLong("n-gen")], help: "Generated tokens (0 = skip).") var nGen: Int = 128
     @Option(name: [.customShort("r"), .customLong("repetitions")], help: "Repetitions.") var repetitions: Int = 5
@@ -32,7 +32,8 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         let loaded: LoadedModel
-        do { loaded = try LoadedModel(path: model, threads: threads) } catch { throw CLIError("\(error)") }
+        let path = try resolveModel(model).path
+        do { loaded = try LoadedModel(path: path, threads: threads) } catch { throw CLIError("\(error)") }
         let m = loaded.model
         let vocab = Int32(m.info.vocabSize)
         let cache = m.makeCache(capacity: nPrompt + nGen + 1)

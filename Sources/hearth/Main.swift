@@ -1,14 +1,16 @@
 import ArgumentParser
 import Foundation
 import Hearth
+import HearthStore
 
 @main
 struct HearthCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hearth",
         abstract: "Local LLM inference: run GGUF models on this machine's CPU.",
-        subcommands: [RunCommand.self, TokenizeCommand.self, PerplexityCommand.self, ShowCommand.self, BenchCommand.self,
-                      ChatTemplateCommand.self])
+        subcommands: [RunCommand.self, CreateCommand.self, PullCommand.self, ListCommand.self, ShowCommand.self,
+                      CopyCommand.self, RemoveCommand.self, TokenizeCommand.self, PerplexityCommand.self,
+                      BenchCommand.self, ChatTemplateCommand.self])
 }
 
 /// A one-line error for the user, printed by ArgumentParser as "Error: …" with exit code 1.
@@ -19,16 +21,21 @@ struct CLIError: Error, CustomStringConvertible {
 
 /// Options every model-loading command shares.
 struct ModelOptions: ParsableArguments {
-    @Argument(help: "Path to a .gguf model file.")
+    @Argument(help: "A model name from the store (see `hearth list`) or a path to a .gguf file.")
     var model: String
 
     @Option(name: .long, help: "Threads to compute on (default: physical cores).")
     var threads: Int?
 
-    func load() throws -> LoadedModel {
+    /// The model file and its Modelfile settings (none for a plain .gguf path).
+    func resolve() throws -> ResolvedModel { try resolveModel(model) }
+
+    func load() throws -> LoadedModel { try load(resolve()) }
+
+    func load(_ resolved: ResolvedModel) throws -> LoadedModel {
         if let t = threads, t < 1 { throw CLIError("--threads must be at least 1") }
         do {
-            return try LoadedModel(path: model, threads: threads)
+            return try LoadedModel(path: resolved.path, threads: threads)
         } catch {
             throw CLIError("\(error)")
         }
@@ -36,12 +43,32 @@ struct ModelOptions: ParsableArguments {
 
     /// The model file's tokenizer alone (no weights are loaded).
     func loadTokenizer() throws -> any Tokenizer {
+        let path = try resolve().path
         do {
-            return try LoadedModel.loadTokenizer(path: model)
+            return try LoadedModel.loadTokenizer(path: path)
         } catch {
             throw CLIError("\(error)")
         }
     }
+}
+
+/// The store `HEARTH_MODELS` (default ~/.hearth/models) names.
+func openStore() -> ModelStore { ModelStore(root: ModelStore.defaultRoot()) }
+
+/// A command-line model argument (store name or .gguf path) resolved through the store; the one resolver every
+/// command uses.
+func resolveModel(_ argument: String) throws -> ResolvedModel {
+    do { return try openStore().resolve(argument) } catch { throw CLIError("\(error)") }
+}
+
+/// A store name from the command line, or a one-line error.
+func parseName(_ text: String) throws -> ModelName {
+    do { return try ModelName(parsing: text) } catch { throw CLIError("\(error)") }
+}
+
+/// Runs a store operation, turning its error into the CLI's one-line error.
+func storeCall<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let e as CLIError { throw e } catch { throw CLIError("\(error)") }
 }
 
 /// Reads all of stdin as bytes (for prompts and texts piped in).

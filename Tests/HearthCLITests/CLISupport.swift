@@ -30,11 +30,15 @@ enum CLI {
         }
     }
 
-    /// Runs `hearth ARGS` with `stdin` bytes piped in; stdout/stderr captured.
-    static func run(_ args: [String], stdin: Data? = nil) throws -> Result {
+    /// Runs `hearth ARGS` with `stdin` bytes piped in; stdout/stderr captured. `environment` adds to (or
+    /// overrides) the test's own environment.
+    static func run(_ args: [String], stdin: Data? = nil, environment: [String: String] = [:]) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = args
+        if !environment.isEmpty {
+            p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         // stderr goes to a file so a full pipe can never block the child while we read stdout.
         let errURL = FileManager.default.temporaryDirectory.appendingPathComponent("hearth-stderr-\(UUID().uuidString)")
         FileManager.default.createFile(atPath: errURL.path, contents: nil)
