@@ -1,0 +1,203 @@
+import Foundation
+import HearthFormats
+import HearthKernels
+import HearthTensors
+
+/// BERT (Devlin et al. 2019) as Hugging Face transformers' `BertModel` computes it (modeling_bert.py): word +
+/// absolute position + token-type embeddings → LayerNorm → per layer [Q/K/V projections with bias →
+/// bidirectional multi-head attention (each sequence sees only its own tokens: the padding mask) → output
+/// projection → residual → LayerNorm → intermediate projection → GELU (erf) → output projection → residual →
+/// LayerNorm] → last hidden states, pooled by the caller's mode. Post-LN throughout.
+///
+/// Batches are packed, not padded: the sequences' tokens lie back to back, so every projection is one F32 GEMM
+/// over all tokens of all sequences and no work is spent on padding.
+///
+/// Weights come by the checkpoint's names (`encoder.layer.N.attention.self.query.weight`, optionally prefixed
+/// `bert.`) or by llama.cpp's GGUF names (`blk.N.attn_q.weight`), whichever the source has.
+public final class BertModel: EncoderModel, @unchecked Sendable {
+    struct Layer {
+        let wq, wk, wv, wo, wi, wout: TensorView
+        let bq, bk, bv, bo, bi, bout: UnsafePointer<Float>
+        let ln1g, ln1b, ln2g, ln2b: UnsafePointer<Float>
+    }
+
+    public let info: ModelInfo
+    public let maxPositions: Int
+    public let declaredPooling: PoolingMode?
+    let source: WeightSource
+    let pool: ThreadPool
+    let wordEmbedding, positionEmbedding: TensorView
+    let typeEmbedding: TensorView?
+    let embNormG, embNormB: UnsafePointer<Float>
+    let layers: [Layer]
+    let eps: Float
+    let ffnSize: Int
+    let scratch = Scratch()
+    /// One forward pass at a time (the scratch buffers are shared).
+    let lock = NSLock()
+
+    public init(source: WeightSource, pool: ThreadPool) throws {
+        let r = WeightReader(source: source)
+        let nLayer = try r.int("bert.block_count")
+        let nEmbd = try r.int("bert.embedding_length")
+        let nHead = try r.int("bert.attention.head_count")
+        let nFF = try r.int("bert.feed_forward_length")
+        guard nLayer > 0, nEmbd > 0, nHead > 0, nEmbd % nHead == 0, nFF > 0 else {
+            throw ModelError.invalidMetadata(source: source.sourceName, key: "bert.attention.head_count",
+                                             expected: "positive sizes with head_count dividing embedding_length")
+        }
+        eps = try r.float("bert.attention.layer_norm_epsilon", default: 1e-12)
+        ffnSize = nFF
+        let hf = source.tensor("embeddings.word_embeddings.weight") != nil ? ""
+            : (source.tensor("bert.embeddings.word_embeddings.weight") != nil ? "bert." : nil)
+        /// The tensor's name in this source: the checkpoint's name when it is a HF checkpoint, else the GGUF one.
+        func name(_ hfName: String, _ gguf: String) -> String { hf.map { $0 + hfName } ?? gguf }
+
+        let word = try r.tensor(name("embeddings.word_embeddings.weight", "token_embd.weight"),
+                                [nEmbd, source.tensor(name("embeddings.word_embeddings.weight", "token_embd.weight"))?.rows ?? 0])
+        wordEmbedding = word
+        let posName = name("embeddings.position_embeddings.weight", "position_embd.weight")
+        positionEmbedding = try r.tensor(posName, [nEmbd, source.tensor(posName)?.rows ?? 0])
+        maxPositions = positionEmbedding.rows
+        let typeName = name("embeddings.token_type_embeddings.weight", "token_types.weight")
+        typeEmbedding = try r.optionalTensor(typeName, [nEmbd, source.tensor(typeName)?.rows ?? 0])
+        embNormG = try r.f32Tensor(name("embeddings.LayerNorm.weight", "token_embd_norm.weight"), nEmbd)
+        embNormB = try r.f32Tensor(name("embeddings.LayerNorm.bias", "token_embd_norm.bias"), nEmbd)
+        layers = try (0..<nLayer).map { i in
+            let h = "encoder.layer.\(i).", g = "blk.\(i)."
+            func w(_ a: String, _ b: String, _ shape: [Int]) throws -> TensorView { try r.tensor(name(h + a, g + b), shape) }
+            func v(_ a: String, _ b: String, _ n: Int) throws -> UnsafePointer<Float> { try r.f32Tensor(name(h + a, g + b), n) }
+            return Layer(wq: try w("attention.self.query.weight", "attn_q.weight", [nEmbd, nEmbd]),
+                         wk: try w("attention.self.key.weight", "attn_k.weight", [nEmbd, nEmbd]),
+                         wv: try w("attention.self.value.weight", "attn_v.weight", [nEmbd, nEmbd]),
+                         wo: try w("attention.output.dense.weight", "attn_output.weight", [nEmbd, nEmbd]),
+                         wi: try w("intermediate.dense.weight", "ffn_up.weight", [nEmbd, nFF]),
+                         wout: try w("output.dense.weight", "ffn_down.weight", [nFF, nEmbd]),
+                         bq: try v("attention.self.query.bias", "attn_q.bias", nEmbd),
+                         bk: try v("attention.self.key.bias", "attn_k.bias", nEmbd),
+                         bv: try v("attention.self.value.bias", "attn_v.bias", nEmbd),
+                         bo: try v("attention.output.dense.bias", "attn_output.bias", nEmbd),
+                         bi: try v("intermediate.dense.bias", "ffn_up.bias", nFF),
+                         bout: try v("output.dense.bias", "ffn_down.bias", nEmbd),
+                         ln1g: try v("attention.output.LayerNorm.weight", "attn_output_norm.weight", nEmbd),
+                         ln1b: try v("attention.output.LayerNorm.bias", "attn_output_norm.bias", nEmbd),
+                         ln2g: try v("output.LayerNorm.weight", "layer_output_norm.weight", nEmbd),
+                         ln2b: try v("output.LayerNorm.bias", "layer_output_norm.bias", nEmbd))
+        }
+        for l in layers {
+            for t in [l.wq, l.wk, l.wv, l.wo, l.wi, l.wout] { try checkMatmulType(t, source) }
+        }
+        // GGUF: bert.pooling_type is llama.cpp's enum (1 mean, 2 cls, 3 last); the HF directory maps its name.
+        switch source.metadata("bert.pooling_type") {
+        case .string(let s)?: declaredPooling = PoolingMode(rawValue: s)
+        case let v?: declaredPooling = [1: PoolingMode.mean, 2: .cls, 3: .lastToken][v.intValue ?? 0]
+        case nil: declaredPooling = nil
+        }
+        let params = source.tensors.reduce(0) { $0 + $1.elementCount }
+        info = ModelInfo(architecture: "bert", layerCount: nLayer, embeddingSize: nEmbd, headCount: nHead,
+                         headCountKV: nHead, headDim: nEmbd / nHead, vocabSize: word.rows,
+                         trainedContext: maxPositions, parameterCount: params)
+        self.source = source
+        self.pool = pool
+    }
+
+    public func embed(_ sequences: [[Int32]], pooling: PoolingMode) throws -> [[Float]] {
+        lock.lock()
+        defer { lock.unlock() }
+        if sequences.isEmpty { return [] }
+        for (i, s) in sequences.enumerated() {
+            guard !s.isEmpty, s.count <= maxPositions else {
+                throw ModelError.invalidBatch("sequence \(i) has \(s.count) tokens; expected 1...\(maxPositions) (the model's position table)")
+            }
+            for id in s where id < 0 || Int(id) >= info.vocabSize {
+                throw ModelError.invalidBatch("sequence \(i): token id \(id) is outside the vocabulary 0..<\(info.vocabSize)")
+            }
+        }
+        let hidden = try forward(sequences)
+        return Pooling.pool(hidden, lengths: sequences.map(\.count), dim: info.embeddingSize, mode: pooling)
+    }
+
+    /// The last hidden states of all tokens, packed (a scratch buffer, valid until the next call).
+    func forward(_ sequences: [[Int32]]) throws -> UnsafePointer<Float> {
+        let n = info.embeddingSize, nT = sequences.reduce(0) { $0 + $1.count }
+        let x = scratch.get("x", nT * n), tmp = scratch.get("tmp", nT * n)
+        let q = scratch.get("q", nT * n), k = scratch.get("k", nT * n), v = scratch.get("v", nT * n)
+        let ctx = scratch.get("ctx", nT * n), ff = scratch.get("ff", nT * ffnSize)
+
+        // Embeddings: word + position + token type 0 (single sequences), then LayerNorm.
+        try getRows(wordEmbedding, sequences.flatMap { $0 }, x)
+        let posIds = sequences.flatMap { s in (0..<s.count).map { Int32($0) } }
+        try getRows(positionEmbedding, posIds, tmp)
+        Ops.add(x, tmp, nT * n)
+        if let typeEmbedding {
+            try getRows(typeEmbedding, [0], tmp)
+            for t in 0..<nT { Ops.add(x + t * n, tmp, n) }
+        }
+        Ops.layerNorm(x, gamma: embNormG, beta: embNormB, n: n, rows: nT, eps: eps)
+
+        var starts: [Int] = [], s0 = 0
+        for s in sequences { starts.append(s0); s0 += s.count }
+        let lengths = sequences.map(\.count)
+        for l in layers {
+            matmul(l.wq, x, nTokens: nT, q, pool: pool)
+            matmul(l.wk, x, nTokens: nT, k, pool: pool)
+            matmul(l.wv, x, nTokens: nT, v, pool: pool)
+            Ops.addBias(q, l.bq, n: n, rows: nT)
+            Ops.addBias(k, l.bk, n: n, rows: nT)
+            Ops.addBias(v, l.bv, n: n, rows: nT)
+            attention(q: q, k: k, v: v, out: ctx, starts: starts, lengths: lengths)
+            matmul(l.wo, ctx, nTokens: nT, tmp, pool: pool)
+            Ops.addBias(tmp, l.bo, n: n, rows: nT)
+            Ops.add(x, tmp, nT * n)
+            Ops.layerNorm(x, gamma: l.ln1g, beta: l.ln1b, n: n, rows: nT, eps: eps)
+
+            matmul(l.wi, x, nTokens: nT, ff, pool: pool)
+            let f = ffnSize, bi = l.bi
+            pool.run { t, threads in
+                let per = (nT + threads - 1) / threads
+                let r0 = min(nT, t * per), r1 = min(nT, r0 + per)
+                if r0 >= r1 { return }
+                Ops.addBias(ff + r0 * f, bi, n: f, rows: r1 - r0)
+                Ops.geluErf(ff + r0 * f, (r1 - r0) * f)
+            }
+            matmul(l.wout, ff, nTokens: nT, tmp, pool: pool)
+            Ops.addBias(tmp, l.bout, n: n, rows: nT)
+            Ops.add(x, tmp, nT * n)
+            Ops.layerNorm(x, gamma: l.ln2g, beta: l.ln2b, n: n, rows: nT, eps: eps)
+        }
+        return UnsafePointer(x)
+    }
+
+    /// Scaled dot-product attention per (sequence, head), each sequence over its own tokens only; the work items
+    /// are spread over the pool's threads.
+    func attention(q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
+                   out: UnsafeMutablePointer<Float>, starts: [Int], lengths: [Int]) {
+        let n = info.embeddingSize, heads = info.headCount, d = info.headDim
+        let maxLen = lengths.max() ?? 0
+        let threads = pool.threadCount
+        let scores = scratch.get("scores", threads * maxLen)
+        let scale = 1 / Float(d).squareRoot()
+        let items = lengths.count * heads
+        starts.withUnsafeBufferPointer { starts in
+            lengths.withUnsafeBufferPointer { lengths in
+                pool.run { t, nThreads in
+                    let sc = scores + t * maxLen
+                    var item = t
+                    while item < items {
+                        let s = item / heads, h = item % heads
+                        let base = starts[s], len = lengths[s]
+                        for i in 0..<len {
+                            let qi = q + (base + i) * n + h * d
+                            for j in 0..<len { sc[j] = Ops.dot(qi, k + (base + j) * n + h * d, d) * scale }
+                            Ops.softmax(sc, len)
+                            let o = out + (base + i) * n + h * d
+                            for e in 0..<d { o[e] = 0 }
+                            for j in 0..<len { Ops.axpy(sc[j], v + (base + j) * n + h * d, o, d) }
+                        }
+                        item += nThreads
+                    }
+                }
+            }
+        }
+    }
+}
