@@ -16,9 +16,19 @@ import HearthTensors
 /// `bert.`) or by llama.cpp's GGUF names (`blk.N.attn_q.weight`), whichever the source has.
 public final class BertModel: EncoderModel, @unchecked Sendable {
     struct Layer {
-        let wq, wk, wv, wo, wi, wout: TensorView
+        let wq, wk, wv, wo, wi, wout: Weight
         let bq, bk, bv, bo, bi, bout: UnsafePointer<Float>
         let ln1g, ln1b, ln2g, ln2b: UnsafePointer<Float>
+    }
+
+    /// A projection matrix: repacked for the outer-product GEMM where the CPU has AVX-512, else the file's view.
+    struct Weight {
+        let view: TensorView
+        let packed: PackedF32Matrix?
+        init(_ view: TensorView) {
+            self.view = view
+            packed = KernelISA.selected == .avx512 ? PackedF32Matrix(view) : nil
+        }
     }
 
     public let info: ModelInfo
@@ -65,7 +75,11 @@ public final class BertModel: EncoderModel, @unchecked Sendable {
         embNormB = try r.f32Tensor(name("embeddings.LayerNorm.bias", "token_embd_norm.bias"), nEmbd)
         layers = try (0..<nLayer).map { i in
             let h = "encoder.layer.\(i).", g = "blk.\(i)."
-            func w(_ a: String, _ b: String, _ shape: [Int]) throws -> TensorView { try r.tensor(name(h + a, g + b), shape) }
+            func w(_ a: String, _ b: String, _ shape: [Int]) throws -> Weight {
+                let t = try r.tensor(name(h + a, g + b), shape)
+                try checkMatmulType(t, source)
+                return Weight(t)
+            }
             func v(_ a: String, _ b: String, _ n: Int) throws -> UnsafePointer<Float> { try r.f32Tensor(name(h + a, g + b), n) }
             return Layer(wq: try w("attention.self.query.weight", "attn_q.weight", [nEmbd, nEmbd]),
                          wk: try w("attention.self.key.weight", "attn_k.weight", [nEmbd, nEmbd]),
@@ -84,9 +98,6 @@ public final class BertModel: EncoderModel, @unchecked Sendable {
                          ln2g: try v("output.LayerNorm.weight", "layer_output_norm.weight", nEmbd),
                          ln2b: try v("output.LayerNorm.bias", "layer_output_norm.bias", nEmbd))
         }
-        for l in layers {
-            for t in [l.wq, l.wk, l.wv, l.wo, l.wi, l.wout] { try checkMatmulType(t, source) }
-        }
         // GGUF: bert.pooling_type is llama.cpp's enum (1 mean, 2 cls, 3 last); the HF directory maps its name.
         switch source.metadata("bert.pooling_type") {
         case .string(let s)?: declaredPooling = PoolingMode(rawValue: s)
@@ -99,6 +110,14 @@ public final class BertModel: EncoderModel, @unchecked Sendable {
                          trainedContext: maxPositions, parameterCount: params)
         self.source = source
         self.pool = pool
+    }
+
+    func matmul(_ w: Weight, _ x: UnsafePointer<Float>, nTokens: Int, _ y: UnsafeMutablePointer<Float>) {
+        if let p = w.packed {
+            HearthKernels.matmul(p, x, nTokens: nTokens, y, pool: pool)
+        } else {
+            HearthKernels.matmul(w.view, x, nTokens: nTokens, y, pool: pool)
+        }
     }
 
     public func embed(_ sequences: [[Int32]], pooling: PoolingMode) throws -> [[Float]] {
@@ -139,19 +158,19 @@ public final class BertModel: EncoderModel, @unchecked Sendable {
         for s in sequences { starts.append(s0); s0 += s.count }
         let lengths = sequences.map(\.count)
         for l in layers {
-            matmul(l.wq, x, nTokens: nT, q, pool: pool)
-            matmul(l.wk, x, nTokens: nT, k, pool: pool)
-            matmul(l.wv, x, nTokens: nT, v, pool: pool)
+            matmul(l.wq, x, nTokens: nT, q)
+            matmul(l.wk, x, nTokens: nT, k)
+            matmul(l.wv, x, nTokens: nT, v)
             Ops.addBias(q, l.bq, n: n, rows: nT)
             Ops.addBias(k, l.bk, n: n, rows: nT)
             Ops.addBias(v, l.bv, n: n, rows: nT)
             attention(q: q, k: k, v: v, out: ctx, starts: starts, lengths: lengths)
-            matmul(l.wo, ctx, nTokens: nT, tmp, pool: pool)
+            matmul(l.wo, ctx, nTokens: nT, tmp)
             Ops.addBias(tmp, l.bo, n: n, rows: nT)
             Ops.add(x, tmp, nT * n)
             Ops.layerNorm(x, gamma: l.ln1g, beta: l.ln1b, n: n, rows: nT, eps: eps)
 
-            matmul(l.wi, x, nTokens: nT, ff, pool: pool)
+            matmul(l.wi, x, nTokens: nT, ff)
             let f = ffnSize, bi = l.bi
             pool.run { t, threads in
                 let per = (nT + threads - 1) / threads
@@ -160,7 +179,7 @@ public final class BertModel: EncoderModel, @unchecked Sendable {
                 Ops.addBias(ff + r0 * f, bi, n: f, rows: r1 - r0)
                 Ops.geluErf(ff + r0 * f, (r1 - r0) * f)
             }
-            matmul(l.wout, ff, nTokens: nT, tmp, pool: pool)
+            matmul(l.wout, ff, nTokens: nT, tmp)
             Ops.addBias(tmp, l.bout, n: n, rows: nT)
             Ops.add(x, tmp, nT * n)
             Ops.layerNorm(x, gamma: l.ln2g, beta: l.ln2b, n: n, rows: nT, eps: eps)

@@ -24,6 +24,7 @@ struct EmbedCommand: ParsableCommand {
     @Flag(help: "Also print each text's token ids (in --json output as \"input_ids\").") var ids = false
     @Option(name: .customLong("batch-size"), help: "Texts per forward pass.") var batchSize = 32
     @Option(help: "Threads to compute on (default: physical cores).") var threads: Int?
+    @Flag(help: "Print load and embedding times to stderr.") var verbose = false
 
     func run() throws {
         if let t = threads, t < 1 { throw CLIError("--threads must be at least 1") }
@@ -36,10 +37,17 @@ struct EmbedCommand: ParsableCommand {
             throw CLIError("\(error)")
         }
         let result: EmbeddingResult
+        let start = Date()
         do {
             result = try embedder.embed(inputs, truncate: !noTruncate, dimensions: dimensions, batchSize: batchSize)
         } catch {
             throw CLIError("\(error)")
+        }
+        if verbose {
+            let s = Date().timeIntervalSince(start)
+            writeErr(String(format: "embedded %d texts (%d tokens) in %.3f s: %.1f texts/s, %.0f tokens/s (%d threads)\n",
+                            inputs.count, result.totalTokens, s, Double(inputs.count) / s, Double(result.totalTokens) / s,
+                            embedder.pool.threadCount))
         }
         let tokenIds = ids ? inputs.map { embedder.tokenize($0) } : []
         if json {
