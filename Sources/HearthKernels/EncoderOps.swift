@@ -1,5 +1,6 @@
 import Foundation
 import HearthTensors
+import HearthKernelsAVX512
 
 /// Operations of encoder models (BERT): LayerNorm, bias rows and the exact (erf) GELU.
 extension Ops {
@@ -31,6 +32,12 @@ extension Ops {
     /// GELU with the exact Gaussian CDF, x · ½(1 + erf(x/√2)), as PyTorch's `F.gelu` (approximate="none") and
     /// Hugging Face BERT's `hidden_act: "gelu"` compute it, in place over `n` values, with `erfFast` 16 lanes at a time.
     public static func geluErf(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
+        if KernelISA.selected == .avx512 { avx512GeluErf(x, n); return }
+        geluErfPortable(x, n)
+    }
+
+    /// `geluErf` on portable SIMD (the path for CPUs without AVX-512; tests run it everywhere).
+    public static func geluErfPortable(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
         let scale = SIMD16<Float>(repeating: 0.707_106_781_186_547_524_4)
         var i = 0
         while i + 16 <= n {

@@ -1,6 +1,7 @@
 import Foundation
 import HearthFormats
 import HearthKernels
+import HearthKernelsAVX512
 import HearthTensors
 
 /// BERT (Devlin et al. 2019) as Hugging Face transformers' `BertModel` computes it (modeling_bert.py): word +
@@ -188,30 +189,39 @@ public final class BertModel: EncoderModel, @unchecked Sendable {
     }
 
     /// Scaled dot-product attention per (sequence, head), each sequence over its own tokens only; the work items
-    /// are spread over the pool's threads.
+    /// are spread over the pool's threads. The AVX-512 kernel where the CPU has it and the head size is a multiple
+    /// of 16, else the portable loop.
     func attention(q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
                    out: UnsafeMutablePointer<Float>, starts: [Int], lengths: [Int]) {
         let n = info.embeddingSize, heads = info.headCount, d = info.headDim
-        let maxLen = lengths.max() ?? 0
+        let maxPad = ((lengths.max() ?? 0) + 15) & ~15
         let threads = pool.threadCount
-        let scores = scratch.get("scores", threads * maxLen)
+        let fast = KernelISA.selected == .avx512 && d % 16 == 0 && d <= 256
+        let perThread = maxPad * (d + 1)
+        let scratchBase = scratch.get("attn", threads * perThread)
         let scale = 1 / Float(d).squareRoot()
         let items = lengths.count * heads
         starts.withUnsafeBufferPointer { starts in
             lengths.withUnsafeBufferPointer { lengths in
                 pool.run { t, nThreads in
-                    let sc = scores + t * maxLen
+                    let sc = scratchBase + t * perThread
                     var item = t
                     while item < items {
                         let s = item / heads, h = item % heads
                         let base = starts[s], len = lengths[s]
-                        for i in 0..<len {
-                            let qi = q + (base + i) * n + h * d
-                            for j in 0..<len { sc[j] = Ops.dot(qi, k + (base + j) * n + h * d, d) * scale }
-                            Ops.softmax(sc, len)
-                            let o = out + (base + i) * n + h * d
-                            for e in 0..<d { o[e] = 0 }
-                            for j in 0..<len { Ops.axpy(sc[j], v + (base + j) * n + h * d, o, d) }
+                        let off = base * n + h * d
+                        if fast {
+                            avx512EncoderAttention(q: q + off, k: k + off, v: v + off, out: out + off, len: len, stride: n,
+                                                   d: d, scale: scale, kT: sc + maxPad, scores: sc)
+                        } else {
+                            for i in 0..<len {
+                                let qi = q + off + i * n
+                                for j in 0..<len { sc[j] = Ops.dot(qi, k + off + j * n, d) * scale }
+                                Ops.softmax(sc, len)
+                                let o = out + off + i * n
+                                for e in 0..<d { o[e] = 0 }
+                                for j in 0..<len { Ops.axpy(sc[j], v + off + j * n, o, d) }
+                            }
                         }
                         item += nThreads
                     }

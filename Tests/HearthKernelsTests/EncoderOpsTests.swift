@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import HearthKernels
+import HearthKernelsAVX512
 
 /// The encoder ops against plain references: the vectorized erf against libm's erff, LayerNorm against a
 /// Double computation.
@@ -19,11 +20,54 @@ final class EncoderOpsTests: XCTestCase {
     }
 
     func testGeluErfMatchesReference() {
-        var values = (0..<1000).map { Float($0 - 500) / 50 }   // −10…10, 1000 values: 62 vectors and a tail
-        let expected = values.map(Ops.geluErfReference)
-        values.withUnsafeMutableBufferPointer { Ops.geluErf($0.baseAddress!, $0.count) }
-        for (a, b) in zip(values, expected) { XCTAssertEqual(a, b, accuracy: 2e-6 * max(1, abs(b))) }
+        let input = (0..<1000).map { Float($0 - 500) / 50 }   // −10…10, 1000 values: 62 vectors and a tail
+        let expected = input.map(Ops.geluErfReference)
+        var dispatched = input, portable = input
+        dispatched.withUnsafeMutableBufferPointer { Ops.geluErf($0.baseAddress!, $0.count) }
+        portable.withUnsafeMutableBufferPointer { Ops.geluErfPortable($0.baseAddress!, $0.count) }
+        for i in input.indices {
+            XCTAssertEqual(dispatched[i], expected[i], accuracy: 2e-6 * max(1, abs(expected[i])), "x = \(input[i])")
+            XCTAssertEqual(portable[i], expected[i], accuracy: 2e-6 * max(1, abs(expected[i])), "x = \(input[i])")
+        }
         XCTAssertEqual(Ops.geluErfReference(1), 0.841_344_7, accuracy: 1e-6)
+    }
+
+    /// The AVX-512 encoder attention kernel against a Double softmax(QKᵀ·scale)V, for lengths around the 16-lane
+    /// blocks and head sizes 32 and 64 (on CPUs without AVX-512 the kernel is never called).
+    func testEncoderAttentionKernel() {
+        guard KernelISA.avx512.isSupported else { return }
+        var seed: UInt64 = 42
+        func next() -> Float {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Float(Int64(bitPattern: seed >> 11) % 2000 - 1000) / 500
+        }
+        for (len, d) in [(1, 32), (15, 32), (16, 32), (17, 64), (40, 64)] {
+            let stride = d * 3   // three heads side by side; test the middle one
+            let q = (0..<(len * stride)).map { _ in next() }, k = (0..<(len * stride)).map { _ in next() }
+            let v = (0..<(len * stride)).map { _ in next() }
+            var out = [Float](repeating: .nan, count: len * stride)
+            let lp = (len + 15) & ~15
+            var kT = [Float](repeating: 0, count: d * lp), scores = [Float](repeating: 0, count: lp)
+            let scale = 1 / Float(d).squareRoot()
+            q.withUnsafeBufferPointer { qp in k.withUnsafeBufferPointer { kp in v.withUnsafeBufferPointer { vp in
+                out.withUnsafeMutableBufferPointer { op in
+                    avx512EncoderAttention(q: qp.baseAddress! + d, k: kp.baseAddress! + d, v: vp.baseAddress! + d,
+                                           out: op.baseAddress! + d, len: len, stride: stride, d: d, scale: scale,
+                                           kT: &kT, scores: &scores)
+                }
+            } } }
+            for i in 0..<len {
+                var s = (0..<len).map { j in (0..<d).reduce(0.0) { $0 + Double(q[i * stride + d + $1]) * Double(k[j * stride + d + $1]) } * Double(scale) }
+                let m = s.max()!
+                s = s.map { exp($0 - m) }
+                let sum = s.reduce(0, +)
+                for e in 0..<d {
+                    let ref = (0..<len).reduce(0.0) { $0 + s[$1] / sum * Double(v[$1 * stride + d + e]) }
+                    XCTAssertEqual(Double(out[i * stride + d + e]), ref, accuracy: 1e-5, "len \(len) d \(d) i \(i) e \(e)")
+                }
+                XCTAssertTrue(out[i * stride].isNaN && out[i * stride + 2 * d].isNaN, "wrote outside its head")
+            }
+        }
     }
 
     func testLayerNorm() {
