@@ -43,7 +43,16 @@ public final class BertModel: EncoderModel, @unchecked Sendable {
     let layers: [Layer]
     let eps: Float
     let ffnSize: Int
-    let scratch = Scratch()
+    /// Where a forward pass runs: a thread pool and the scratch buffers it writes.
+    struct Lane {
+        let pool: ThreadPool
+        let scratch: Scratch
+    }
+    /// The whole pool (a few sequences: every projection split by rows over all threads).
+    let wide: Lane
+    /// One single-thread lane per pool thread (many sequences: each thread runs whole forward passes for its
+    /// share of the sequences, with no barrier between operations).
+    let solo: [Lane]
     /// One forward pass at a time (the scratch buffers are shared).
     let lock = NSLock()
 
@@ -111,13 +120,15 @@ public final class BertModel: EncoderModel, @unchecked Sendable {
                          trainedContext: maxPositions, parameterCount: params)
         self.source = source
         self.pool = pool
+        wide = Lane(pool: pool, scratch: Scratch())
+        solo = (0..<pool.threadCount).map { _ in Lane(pool: ThreadPool(threads: 1), scratch: Scratch()) }
     }
 
-    func matmul(_ w: Weight, _ x: UnsafePointer<Float>, nTokens: Int, _ y: UnsafeMutablePointer<Float>) {
+    func matmul(_ w: Weight, _ x: UnsafePointer<Float>, nTokens: Int, _ y: UnsafeMutablePointer<Float>, _ lane: Lane) {
         if let p = w.packed {
-            HearthKernels.matmul(p, x, nTokens: nTokens, y, pool: pool)
+            HearthKernels.matmul(p, x, nTokens: nTokens, y, pool: lane.pool)
         } else {
-            HearthKernels.matmul(w.view, x, nTokens: nTokens, y, pool: pool)
+            HearthKernels.matmul(w.view, x, nTokens: nTokens, y, pool: lane.pool)
         }
     }
 
@@ -133,12 +144,45 @@ public final class BertModel: EncoderModel, @unchecked Sendable {
                 throw ModelError.invalidBatch("sequence \(i): token id \(id) is outside the vocabulary 0..<\(info.vocabSize)")
             }
         }
-        let hidden = try forward(sequences)
-        return Pooling.pool(hidden, lengths: sequences.map(\.count), dim: info.embeddingSize, mode: pooling)
+        let threads = solo.count
+        if threads == 1 || sequences.count < 2 * threads {
+            let hidden = try forward(sequences, wide)
+            return Pooling.pool(hidden, lengths: sequences.map(\.count), dim: info.embeddingSize, mode: pooling)
+        }
+        // Many sequences: split them over the threads, balancing tokens (plus the quadratic attention term).
+        var groups = [[Int]](repeating: [], count: threads), load = [Double](repeating: 0, count: threads)
+        for i in sequences.indices.sorted(by: { sequences[$0].count > sequences[$1].count }) {
+            let g = load.indices.min { load[$0] < load[$1] } ?? 0
+            groups[g].append(i)
+            let len = Double(sequences[i].count)
+            load[g] += len + len * len / 32
+        }
+        var results = [[[Float]]](repeating: [], count: threads)
+        var failures = [Error?](repeating: nil, count: threads)
+        let dim = info.embeddingSize
+        results.withUnsafeMutableBufferPointer { results in
+            failures.withUnsafeMutableBufferPointer { failures in
+                pool.run { t, _ in
+                    let mine = groups[t].map { sequences[$0] }
+                    if mine.isEmpty { return }
+                    do {
+                        let hidden = try forward(mine, solo[t])
+                        results[t] = Pooling.pool(hidden, lengths: mine.map(\.count), dim: dim, mode: pooling)
+                    } catch {
+                        failures[t] = error
+                    }
+                }
+            }
+        }
+        if let e = failures.compactMap({ $0 }).first { throw e }
+        var out = [[Float]](repeating: [], count: sequences.count)
+        for t in 0..<threads { for (j, i) in groups[t].enumerated() { out[i] = results[t][j] } }
+        return out
     }
 
     /// The last hidden states of all tokens, packed (a scratch buffer, valid until the next call).
-    func forward(_ sequences: [[Int32]]) throws -> UnsafePointer<Float> {
+    func forward(_ sequences: [[Int32]], _ lane: Lane) throws -> UnsafePointer<Float> {
+        let scratch = lane.scratch, pool = lane.pool
         let n = info.embeddingSize, nT = sequences.reduce(0) { $0 + $1.count }
         let x = scratch.get("x", nT * n), tmp = scratch.get("tmp", nT * n)
         let q = scratch.get("q", nT * n), k = scratch.get("k", nT * n), v = scratch.get("v", nT * n)
@@ -159,19 +203,19 @@ public final class BertModel: EncoderModel, @unchecked Sendable {
         for s in sequences { starts.append(s0); s0 += s.count }
         let lengths = sequences.map(\.count)
         for l in layers {
-            matmul(l.wq, x, nTokens: nT, q)
-            matmul(l.wk, x, nTokens: nT, k)
-            matmul(l.wv, x, nTokens: nT, v)
+            matmul(l.wq, x, nTokens: nT, q, lane)
+            matmul(l.wk, x, nTokens: nT, k, lane)
+            matmul(l.wv, x, nTokens: nT, v, lane)
             Ops.addBias(q, l.bq, n: n, rows: nT)
             Ops.addBias(k, l.bk, n: n, rows: nT)
             Ops.addBias(v, l.bv, n: n, rows: nT)
-            attention(q: q, k: k, v: v, out: ctx, starts: starts, lengths: lengths)
-            matmul(l.wo, ctx, nTokens: nT, tmp)
+            attention(q: q, k: k, v: v, out: ctx, starts: starts, lengths: lengths, lane)
+            matmul(l.wo, ctx, nTokens: nT, tmp, lane)
             Ops.addBias(tmp, l.bo, n: n, rows: nT)
             Ops.add(x, tmp, nT * n)
             Ops.layerNorm(x, gamma: l.ln1g, beta: l.ln1b, n: n, rows: nT, eps: eps)
 
-            matmul(l.wi, x, nTokens: nT, ff)
+            matmul(l.wi, x, nTokens: nT, ff, lane)
             let f = ffnSize, bi = l.bi
             pool.run { t, threads in
                 let per = (nT + threads - 1) / threads
@@ -180,7 +224,7 @@ public final class BertModel: EncoderModel, @unchecked Sendable {
                 Ops.addBias(ff + r0 * f, bi, n: f, rows: r1 - r0)
                 Ops.geluErf(ff + r0 * f, (r1 - r0) * f)
             }
-            matmul(l.wout, ff, nTokens: nT, tmp)
+            matmul(l.wout, ff, nTokens: nT, tmp, lane)
             Ops.addBias(tmp, l.bout, n: n, rows: nT)
             Ops.add(x, tmp, nT * n)
             Ops.layerNorm(x, gamma: l.ln2g, beta: l.ln2b, n: n, rows: nT, eps: eps)
@@ -192,7 +236,8 @@ public final class BertModel: EncoderModel, @unchecked Sendable {
     /// are spread over the pool's threads. The AVX-512 kernel where the CPU has it and the head size is a multiple
     /// of 16, else the portable loop.
     func attention(q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
-                   out: UnsafeMutablePointer<Float>, starts: [Int], lengths: [Int]) {
+                   out: UnsafeMutablePointer<Float>, starts: [Int], lengths: [Int], _ lane: Lane) {
+        let scratch = lane.scratch, pool = lane.pool
         let n = info.embeddingSize, heads = info.headCount, d = info.headDim
         let maxPad = ((lengths.max() ?? 0) + 15) & ~15
         let threads = pool.threadCount
