@@ -8,9 +8,12 @@ Usage (from the repository root, after `swift build -c release` and `scripts/fet
 Sentences: the non-empty lines of ../shared/reference/ppl-public.txt (553), its sentences (232, split after
 . ; : ! ?), the 114 texts of corpus.json, then the lines again from the start until there are 1000. Both sides
 embed them with batch size 32 on 2 threads; each side's time is the embedding call alone (model loading
-excluded), best of --rounds after one warm-up. Also checks that both sides agree (mean cosine).
+excluded), best of --rounds after one warm-up. Also reports the CPU seconds each side used (the embedding call's
+process time for sentence-transformers; the whole `hearth embed` process, loading and JSON output included, for
+Hearth), which a machine shared with other jobs distorts less than wall time, and checks that both sides agree
+(cosine per sentence).
 """
-import argparse, json, os, re, subprocess, sys, tempfile, time
+import argparse, json, os, re, resource, subprocess, sys, tempfile, time
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ref = os.path.join(root, "..", "shared", "reference")
@@ -46,24 +49,28 @@ def main():
     torch.set_num_threads(args.threads)
     st = SentenceTransformer(args.model, device="cpu")
     st.encode(texts[:64], batch_size=args.batch)
-    st_times, st_emb = [], None
+    st_times, st_cpu, st_emb = [], [], None
     for _ in range(args.rounds):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         st_emb = st.encode(texts, batch_size=args.batch, normalize_embeddings=False)
         st_times.append(time.perf_counter() - t0)
+        st_cpu.append(time.process_time() - c0)
 
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(texts, f)
         path = f.name
-    hearth_times, hearth_emb = [], None
+    hearth_times, hearth_cpu, hearth_emb = [], [], None
     cmd = [args.hearth, "embed", args.model, "--input-json", "--json", "--verbose",
            "--threads", str(args.threads), "--batch-size", str(args.batch)]
     for r in range(args.rounds + 1):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         with open(path, "rb") as stdin:
             p = subprocess.run(cmd, stdin=stdin, capture_output=True, check=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         m = re.search(r"in ([0-9.]+) s", p.stderr.decode())
         if r > 0:  # round 0 warms the page cache
             hearth_times.append(float(m.group(1)))
+            hearth_cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
         hearth_emb = json.loads(p.stdout)["embeddings"]
     os.unlink(path)
 
@@ -78,6 +85,10 @@ def main():
         "sentence_transformers_per_s": round(len(texts) / st_best, 1),
         "hearth_per_s": round(len(texts) / h_best, 1),
         "speedup": round(st_best / h_best, 2),
+        "sentence_transformers_cpu_s": [round(t, 2) for t in st_cpu],
+        "hearth_cpu_s": [round(t, 2) for t in hearth_cpu],
+        "cpu_ratio": round(min(st_cpu) / min(hearth_cpu), 2),
+        "load_average": os.getloadavg(),
         "min_cosine": float(cos.min()), "mean_cosine": float(cos.mean()),
         "torch": torch.__version__, "sentence_transformers": __import__("sentence_transformers").__version__,
     }, indent=1))
