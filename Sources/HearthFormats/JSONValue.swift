@@ -26,13 +26,39 @@ public enum JSONValue: Sendable, Equatable, Decodable {
         self = .object(try c.decode([String: JSONValue].self))
     }
 
-    /// Parses `data`; the error message is the decoder's description of where the JSON is malformed.
+    /// Deepest array/object nesting `parse` accepts: far beyond any real config or tokenizer file, far below what
+    /// would exhaust a thread's stack in the recursive decode.
+    public static let maxDepth = 512
+
+    /// An error `parse` raises itself (before decoding).
+    public struct TooDeep: Error, CustomStringConvertible {
+        public let offset: Int
+        public var description: String { "arrays/objects nested deeper than \(JSONValue.maxDepth) levels at byte \(offset)" }
+    }
+
+    /// Parses `data`; the error message is the decoder's description of where the JSON is malformed. Nesting
+    /// deeper than `maxDepth` is rejected first, so hostile input cannot overflow the stack.
     public static func parse(_ data: Data) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: data)
+        var depth = 0, inString = false, escaped = false, offset = 0
+        for b in data {
+            if inString {
+                if escaped { escaped = false } else if b == 0x5C { escaped = true } else if b == 0x22 { inString = false }
+            } else if b == 0x22 {
+                inString = true
+            } else if b == 0x5B || b == 0x7B {
+                depth += 1
+                if depth > maxDepth { throw TooDeep(offset: offset) }
+            } else if b == 0x5D || b == 0x7D {
+                depth -= 1
+            }
+            offset += 1
+        }
+        return try JSONDecoder().decode(JSONValue.self, from: data)
     }
 
     /// A short description of a decoding error, without Swift's type names.
     public static func describe(_ error: Error) -> String {
+        if let deep = error as? TooDeep { return deep.description }
         if case DecodingError.dataCorrupted(let ctx) = error {
             let underlying = (ctx.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
             return underlying ?? ctx.debugDescription

@@ -79,6 +79,14 @@ final class SafeTensorsTests: XCTestCase {
         assertRejects(safetensorsBytes(header: #"{"__metadata__": {"a": 1}}"#, data: []), .invalidField, mentions: ["__metadata__"])
     }
 
+    /// Nesting deep enough to overflow a naive recursive parser's stack is a JSON error, not a crash.
+    func testDeeplyNestedHeader() {
+        let deep = String(repeating: "[", count: 200_000) + String(repeating: "]", count: 200_000)
+        assertRejects(safetensorsBytes(header: deep, data: []), .badJSON)
+        let deepObject = #"{"w":"# + String(repeating: "{\"a\":", count: 100_000) + "1" + String(repeating: "}", count: 100_001)
+        assertRejects(safetensorsBytes(header: deepObject, data: []), .badJSON)
+    }
+
     func testUnknownDType() {
         assertRejects(safetensorsBytes(header: #"{"w":{"dtype":"F17","shape":[1],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]),
                       .unknownDType, mentions: ["tensor 'w' dtype", "F17"])

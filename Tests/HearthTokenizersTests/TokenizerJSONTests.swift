@@ -58,6 +58,7 @@ final class TokenizerJSONTests: XCTestCase {
         let vocab = #""vocab": {"[UNK]": 0, "a": 1}"#
         assertRejects("{", mentions: ["not valid JSON"])
         assertRejects("[]", mentions: ["expected an object"])
+        assertRejects(String(repeating: "[", count: 100_000), mentions: ["nested deeper"])
         assertRejects(#"{"normalizer": null}"#, mentions: ["model"])
         assertRejects(#"{"model": {"type": "Mystery"}}"#, mentions: ["model.type", "Mystery"])
         assertRejects(#"{"model": {"type": "BPE", "vocab": {}, "merges": []}}"#, mentions: ["model.type", "BPE"])
