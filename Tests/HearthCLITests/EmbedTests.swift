@@ -60,6 +60,15 @@ final class EmbedTests: XCTestCase {
         XCTAssertEqual(s.out.split(separator: "\n").count, 3)
     }
 
+    func testTokenizeUsesTheDirectorysTokenizer() throws {
+        try CLI.requireFiles(CLI.binary, Self.minilm + "/tokenizer.json")
+        let r = try CLI.run(["tokenize", Self.minilm, "Hello world", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.out, "[101, 7592, 2088, 102]\n")
+        let plain = try CLI.run(["tokenize", Self.minilm, "Hello world", "--json", "--no-bos"])
+        XCTAssertEqual(plain.out, "[7592, 2088]\n")
+    }
+
     func testShowDescribesTheDirectory() throws {
         try CLI.requireFiles(CLI.binary, Self.minilm + "/model.safetensors")
         let r = try CLI.run(["show", Self.minilm])
