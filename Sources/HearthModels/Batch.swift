@@ -5,6 +5,9 @@ public struct Batch: Sendable {
     public var positions: [Int32] = []
     public var sequenceIds: [Int32] = []
     public var wantsLogits: [Bool] = []
+    /// Return, for the entries that want logits, the final-normed hidden states (`embeddingSize` floats each)
+    /// instead of logits: what llama.cpp's embedding mode pools (`result_norm`), for embedding with an LLM.
+    public var outputsHiddenStates = false
 
     public init() {}
 

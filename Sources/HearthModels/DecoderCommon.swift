@@ -21,6 +21,9 @@ func finalLogits(batch: Batch, x: UnsafeMutablePointer<Float>, xn: UnsafeMutable
     for (j, i) in rows.enumerated() {
         Ops.rmsNorm(x + i * e, outputNorm, xn + j * e, n: e, rows: 1, eps: eps)
     }
+    if batch.outputsHiddenStates {
+        return Logits(vocabSize: e, values: Array(UnsafeBufferPointer(start: xn, count: rows.count * e)), batchIndices: rows)
+    }
     var values = [Float](repeating: 0, count: rows.count * vocabSize)
     if !rows.isEmpty {
         values.withUnsafeMutableBufferPointer { buf in

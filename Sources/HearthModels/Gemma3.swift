@@ -158,7 +158,7 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
         }
         var logits = finalLogits(batch: batch, x: x, xn: xn, outputNorm: outputNorm, output: output, eps: eps,
                                  vocabSize: info.vocabSize, pool: pool)
-        if softcap > 0 {
+        if softcap > 0 && !batch.outputsHiddenStates {
             for i in logits.values.indices { logits.values[i] = tanhf(logits.values[i] / softcap) * softcap }
         }
         return logits

@@ -22,6 +22,7 @@ struct ShowCommand: ParsableCommand {
     }
 
     func run() throws {
+        if HFModelDirectory.isModelDirectory(modelOptions.model) { return try showDirectory() }
         let resolved = try modelOptions.resolve()
         if modelfile { return writeOut(resolved.renderModelfile()) }
         if parameters { return writeOut(parameterLines(resolved)) }
@@ -102,6 +103,37 @@ struct ShowCommand: ParsableCommand {
     func oneLine(_ s: String) -> String {
         let one = s.replacingOccurrences(of: "\n", with: "\\n")
         return one.count > 60 ? String(one.prefix(60)) + "…" : one
+    }
+
+    /// A Hugging Face model directory: what the embedder loads from it, then config.json.
+    func showDirectory() throws {
+        let e: Embedder
+        do { e = try Embedder(path: modelOptions.model, threads: 1) } catch { throw CLIError("\(error)") }
+        guard let dir = e.directory else { return }
+        var types: [String: Int] = [:]
+        var params = 0
+        for f in dir.weights.files {
+            for t in f.entries { types[t.dtype.rawValue, default: 0] += 1; params += t.elementCount }
+        }
+        let paramText = String(format: "%.2fM", Double(params) / 1e6)
+        writeOut("""
+              Model
+                architecture        \(dir.modelType)
+                format              safetensors (\(dir.weights.files.count) file\(dir.weights.files.count == 1 ? "" : "s"))
+                parameters          \(paramText)
+                embedding length    \(e.dimensions)
+                max input tokens    \(e.maxTokens)
+                pooling             \(e.pooling.rawValue)\(e.normalizes ? ", normalized" : "")
+                tensor types        \(types.sorted { $0.value > $1.value }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))
+
+              Config
+
+            """)
+        for key in dir.metadataKeys where key.hasPrefix("config.") {
+            guard let v = dir.metadata(key) else { continue }
+            let k = String(key.dropFirst(7))
+            writeOut("    \(k.padding(toLength: max(k.count, 40), withPad: " ", startingAt: 0)) \(summary(v))\n")
+        }
     }
 
     func summary(_ v: MetadataValue) -> String {

@@ -13,8 +13,19 @@ struct TokenizeCommand: ParsableCommand {
 
     func run() throws {
         let input = text ?? readStdin()
-        let tokenizer = try modelOptions.loadTokenizer()
-        let ids = tokenizer.encode(input, addSpecial: !noBOS, parseSpecial: !noSpecial)
+        let ids: [Int32]
+        if HFModelDirectory.isModelDirectory(modelOptions.model) {
+            // A Hugging Face directory: its tokenizer.json ([CLS]/[SEP] are the special tokens --no-bos leaves out).
+            do {
+                let dir = modelOptions.model as NSString
+                ids = try TokenizerJSON(path: dir.appendingPathComponent("tokenizer.json")).encode(input, addSpecial: !noBOS)
+            } catch {
+                throw CLIError("\(error)")
+            }
+        } else {
+            let tokenizer = try modelOptions.loadTokenizer()
+            ids = tokenizer.encode(input, addSpecial: !noBOS, parseSpecial: !noSpecial)
+        }
         if json {
             writeOut("[" + ids.map(String.init).joined(separator: ", ") + "]\n")
         } else {
