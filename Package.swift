@@ -14,6 +14,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
     ],
     targets: [
         .target(name: "HearthTensors", swiftSettings: kernelFlags),
@@ -32,14 +34,20 @@ let package = Package(
         .target(name: "HearthModels", dependencies: ["HearthKernels", "HearthFormats"]),
         .target(name: "HearthEngine", dependencies: ["HearthModels", "HearthTokenizers"]),
         .target(name: "Hearth", dependencies: ["HearthEngine"]),
+        .target(name: "HearthServer", dependencies: [
+            "HearthEngine",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "hearth", dependencies: [
-            "Hearth", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Hearth", "HearthServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "HearthFormatsTests", dependencies: ["HearthFormats"]),
         .testTarget(name: "HearthKernelsTests", dependencies: ["HearthKernels", "HearthFormats"],
                     resources: [.copy("Vectors")]),
         .testTarget(name: "HearthTokenizersTests", dependencies: ["HearthTokenizers"]),
         .testTarget(name: "HearthModelsTests", dependencies: ["HearthEngine"]),
+        .testTarget(name: "HearthEngineTests", dependencies: ["HearthEngine"]),
         .testTarget(name: "HearthCLITests", dependencies: []),
     ]
 )

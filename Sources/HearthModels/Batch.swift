@@ -5,6 +5,11 @@ public struct Batch: Sendable {
     public var positions: [Int32] = []
     public var sequenceIds: [Int32] = []
     public var wantsLogits: [Bool] = []
+    /// Sequences whose tokens in this batch take the tiled (f32) attention variant even when the batch holds fewer
+    /// than 64 of them. The variant is chosen per sequence, never from the whole batch, so a token's result does
+    /// not depend on what else runs beside it (see `CausalAttention`); a scheduler that splits a long prompt into
+    /// chunks names the sequence here so that every chunk computes what the whole prompt in one batch would.
+    public var tiledSequences: Set<Int32> = []
 
     public init() {}
 

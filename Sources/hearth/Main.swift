@@ -7,7 +7,8 @@ struct HearthCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hearth",
         abstract: "Local LLM inference: run GGUF models on this machine's CPU.",
-        subcommands: [RunCommand.self, TokenizeCommand.self, PerplexityCommand.self, ShowCommand.self, BenchCommand.self])
+        subcommands: [RunCommand.self, TokenizeCommand.self, PerplexityCommand.self, ShowCommand.self, BenchCommand.self,
+                      ServeCommand.self])
 }
 
 /// A one-line error for the user, printed by ArgumentParser as "Error: …" with exit code 1.
