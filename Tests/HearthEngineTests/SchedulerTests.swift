@@ -55,6 +55,10 @@ final class SchedulerTests: XCTestCase {
     }
 
     func collect(_ stream: AsyncThrowingStream<GenerationEvent, Error>) async throws -> Output {
+        try await Self.collect(stream)
+    }
+
+    static func collect(_ stream: AsyncThrowingStream<GenerationEvent, Error>) async throws -> Output {
         var out = Output()
         for try await e in stream {
             switch e {
@@ -106,7 +110,7 @@ final class SchedulerTests: XCTestCase {
         defer { eight.shutdown() }
         let streams = try Self.prompts.map { try eight.submit(greedy(m, $0)) }
         let together = try await withThrowingTaskGroup(of: (Int, Output).self) { group in
-            for (i, s) in streams.enumerated() { group.addTask { (i, try await self.collect(s)) } }
+            for (i, s) in streams.enumerated() { group.addTask { (i, try await Self.collect(s)) } }
             var r = [Output](repeating: Output(), count: streams.count)
             for try await (i, o) in group { r[i] = o }
             return r
@@ -198,7 +202,9 @@ final class SchedulerTests: XCTestCase {
         let m = try model()
         let s = try Scheduler(m, configuration: config(parallel: 1, queue: 2))
         defer { s.shutdown() }
-        let running = try s.submit(greedy(m, Self.prompts[0], numPredict: 1000))
+        var long = greedy(m, Self.prompts[0], numPredict: 1000)
+        long.ignoreEOS = true
+        let running = try s.submit(long)
         let deadline = Date().addingTimeInterval(10)
         while s.statistics.active == 0 && Date() < deadline { try await Task.sleep(nanoseconds: 5_000_000) }
         let waiting = try (0..<2).map { _ in try s.submit(greedy(m, Self.prompts[1])) }

@@ -36,11 +36,11 @@ final class BatchInvarianceTests: XCTestCase {
                 // Every token alone, and batches of several sizes starting at several offsets.
                 var cases: [(Int, Int)] = (0..<total).map { ($0, 1) }
                 cases += [(0, 2), (3, 3), (5, 5), (1, 8), (7, 9), (10, 16), (2, 31)]
-                for (first, count) in cases {
+                caseLoop: for (first, count) in cases {
                     let part = run(first, count)
                     for t in 0..<count where part[(t * rows)..<((t + 1) * rows)] != all[((first + t) * rows)..<((first + t + 1) * rows)] {
                         failures.append("\(type) \(isa): token \(first + t) in a batch of \(count) differs from a batch of \(total)")
-                        break
+                        break caseLoop
                     }
                 }
             }
