@@ -208,11 +208,15 @@ final class SchedulerTests: XCTestCase {
         let deadline = Date().addingTimeInterval(10)
         while s.statistics.active == 0 && Date() < deadline { try await Task.sleep(nanoseconds: 5_000_000) }
         let waiting = try (0..<2).map { _ in try s.submit(greedy(m, Self.prompts[1])) }
-        XCTAssertEqual(s.statistics.queued, 2)
-        XCTAssertThrowsError(try s.submit(greedy(m, Self.prompts[2]))) { error in
-            XCTAssertEqual(error as? SchedulerError, .queueFull(limit: 2))
+        // The streams must stay alive: a dropped stream cancels its request.
+        try withExtendedLifetime((running, waiting)) {
+            XCTAssertEqual(s.statistics.queued, 2)
+            XCTAssertEqual(s.statistics.active, 1)
+            XCTAssertThrowsError(try s.submit(greedy(m, Self.prompts[2]))) { error in
+                XCTAssertEqual(error as? SchedulerError, .queueFull(limit: 2))
+                XCTAssert("\(error)".contains("HEARTH_MAX_QUEUE"))
+            }
         }
-        _ = (running, waiting)
     }
 
     /// A prompt that does not fit its context is refused with both counts, unless truncation is asked for.
