@@ -77,11 +77,12 @@ extension HearthServer {
             let line = requestLine(request)
             let responseBody = ResponseBody { writer in
                 var stats = GenerationStats()
-                var status = 200
+                var status = 200, sent = 0
                 do {
                     for try await e in stream {
                         switch e {
                         case .token(let t):
+                            if t.id >= 0 { sent += 1 }
                             guard !t.text.isEmpty else { continue }
                             let obj: [String: Any] = ["model": name, "created_at": timestamp(), "response": t.text,
                                                       "done": false]
@@ -99,7 +100,7 @@ extension HearthServer {
                 } catch {
                     status = 499  // the client went away (nginx's code); the stream is cancelled
                     logLine(logger, line, status: status, start: start, prompt: stats.promptTokens,
-                            generated: stats.generatedTokens)
+                            generated: sent)
                     throw error
                 }
                 logLine(logger, line, status: status, start: start, prompt: stats.promptTokens,

@@ -91,11 +91,12 @@ extension HearthServer {
                     try await writer.write(ByteBuffer(bytes: Array("data: ".utf8) + jsonBytes(obj) + [0x0A, 0x0A]))
                 }
                 var stats = GenerationStats()
-                var status = 200
+                var status = 200, sent = 0
                 do {
                     for try await e in stream {
                         switch e {
                         case .token(let t):
+                            if t.id >= 0 { sent += 1 }
                             try await send(["id": id, "object": "text_completion", "created": created, "model": model,
                                             "choices": [choice(t.text, t.id >= 0 ? [t] : [], finish: nil)]])
                         case .done(let s):
@@ -112,7 +113,7 @@ extension HearthServer {
                     try await send(["error": ["message": error.description, "type": "server_error", "code": NSNull()]])
                 } catch {
                     logLine(logger, line, status: 499, start: start, prompt: stats.promptTokens,
-                            generated: stats.generatedTokens)
+                            generated: sent)
                     throw error
                 }
                 logLine(logger, line, status: status, start: start, prompt: stats.promptTokens,

@@ -125,6 +125,10 @@ final class ServeTests: XCTestCase {
             out["unknown"] = [r.status, json.loads(r.read())]
             r = req("POST", "/v1/completions", b"{not json".decode())
             out["badjson"] = [r.status, json.loads(r.read())]
+            c = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
+            c.request("POST", "/v1/completions", body=json.dumps({"prompt": "Hello", "max_tokens": 3000, "stream": True,
+                      "ignore_eos": True}), headers={"Content-Type": "application/json"})
+            r = c.getresponse(); [r.readline() for _ in range(6)]; c.sock.close(); c.close()  # disconnect mid-stream
             prompts = \(prompts)
             alone = [completion(p, 24)[1]["choices"][0]["text"] for p in prompts]
             results = [None] * len(prompts)
@@ -179,6 +183,7 @@ final class ServeTests: XCTestCase {
         let logText = String(decoding: FileManager.default.contents(atPath: log.path) ?? Data(), as: UTF8.self)
         XCTAssert(logText.contains("POST /v1/completions 200"), logText)
         XCTAssert(logText.contains("GET /api/version 200"), logText)
+        XCTAssert(logText.contains("POST /v1/completions 499"), "the disconnected stream was cancelled: \(logText)")
     }
 
     /// A second server on a port already taken fails with a clear error naming HEARTH_HOST.
