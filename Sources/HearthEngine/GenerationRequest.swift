@@ -62,7 +62,7 @@ public struct SchedulerConfiguration: Sendable {
     public var maxContextSize: Int = 4096
     /// Prompt tokens computed per step, over all sequences still reading their prompt: a long prompt holds the
     /// other streams back by at most one chunk.
-    public var chunkSize: Int = 512
+    public var chunkSize: Int = 256
     /// Share KV blocks of identical prompt prefixes between requests.
     public var prefixCaching: Bool = true
 
