@@ -12,6 +12,9 @@ public struct GenerationRequest: Sendable {
     public var truncate: Bool = false
     /// Keep generating past end-of-generation tokens (benchmarks' `ignore_eos`).
     public var ignoreEOS: Bool = false
+    /// Generation ends where the text first contains one of these (matched across token boundaries); the stop
+    /// string itself and anything after it are not streamed, and done_reason is "stop".
+    public var stop: [String] = []
 
     public init(prompt: [Int32], options: GenerateOptions = GenerateOptions()) {
         self.prompt = prompt

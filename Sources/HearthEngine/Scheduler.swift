@@ -255,6 +255,7 @@ public final class Scheduler: @unchecked Sendable {
         if !s.request.ignoreEOS && tok.isEndOfGeneration(id) { return "stop" }
         var out = GeneratedToken(id: id, piece: tok.pieceText(id), text: s.detokenizer.append(id), logprob: nil,
                                  topLogprobs: [])
+        let stopped = s.stopFilter.push(&out.text)
         if options.logprobs || options.topLogprobs > 0 {
             let lp = LogProbs(row)
             out.logprob = lp.logprob(row, id)
@@ -266,6 +267,7 @@ public final class Scheduler: @unchecked Sendable {
         s.tiled.append(false)
         s.pendingToken = id
         if case .terminated = s.continuation.yield(.token(out)) { return "stop" }
+        if stopped { return "stop" }
         if s.generated >= limit || s.tokens.count >= s.contextSize { return "length" }
         return nil
     }
@@ -284,7 +286,8 @@ public final class Scheduler: @unchecked Sendable {
             s.continuation.finish(throwing: error)
             return
         }
-        let flushed = s.detokenizer.flush()
+        var flushed = s.detokenizer.flush()
+        s.stopFilter.finish(&flushed)
         if !flushed.isEmpty {
             s.continuation.yield(.token(GeneratedToken(id: -1, piece: "", text: flushed, logprob: nil, topLogprobs: [])))
         }
@@ -358,6 +361,7 @@ final class ActiveSequence {
     var pendingToken: Int32?
     var sampler: Sampler
     var detokenizer: Detokenizer
+    var stopFilter: StopFilter
     var stats = GenerationStats()
 
     init(pending p: Pending, slot: Int32, tokenizer: any Tokenizer, tiledPrompt: Bool) {
@@ -371,8 +375,53 @@ final class ActiveSequence {
         tokens = p.prompt
         tiled = Array(repeating: tiledPrompt, count: p.prompt.count)
         sampler = Sampler(p.request.options.sampling)
+        stopFilter = StopFilter(p.request.stop)
         detokenizer = tokenizer.makeDetokenizer()
     }
 
     var isDecoding: Bool { computed >= promptCount }
+}
+
+/// Stop strings over streamed text (as llama.cpp's server does): text that could be the start of a stop string
+/// is held back until the next tokens decide; at the first full match the text is cut before it.
+struct StopFilter {
+    let stops: [String]
+    private var held = ""
+    private(set) var matched = false
+
+    init(_ stops: [String]) { self.stops = stops.filter { !$0.isEmpty } }
+
+    /// Replaces `text` (the new text of one token) with what may be streamed now; true when a stop string matched.
+    mutating func push(_ text: inout String) -> Bool {
+        guard !stops.isEmpty, !matched else { return matched }
+        held += text
+        var cut: String.Index?
+        for stop in stops {
+            if let r = held.range(of: stop), cut.map({ r.lowerBound < $0 }) ?? true { cut = r.lowerBound }
+        }
+        if let cut {
+            text = String(held[..<cut])
+            held = ""
+            matched = true
+            return true
+        }
+        // Hold back the longest tail of the text that a stop string starts with.
+        var keep = 0
+        for stop in stops {
+            for n in stride(from: min(stop.count, held.count), to: keep, by: -1) where held.hasSuffix(stop.prefix(n)) {
+                keep = n
+                break
+            }
+        }
+        text = String(held.dropLast(keep))
+        held = String(held.suffix(keep))
+        return false
+    }
+
+    /// At the end of generation: the held text, unless a stop string matched (then nothing more is streamed).
+    mutating func finish(_ tail: inout String) {
+        if matched { tail = ""; return }
+        tail = held + tail
+        held = ""
+    }
 }

@@ -20,6 +20,8 @@ struct GenerateBody: Decodable, Sendable {
     var options: OllamaOptions?
     var keep_alive: JSONValue?
     var context: [Int32]?
+    /// Cut a prompt longer than num_ctx instead of refusing it (400 naming both token counts).
+    var truncate: Bool?
 }
 
 /// Any JSON value, for fields that are accepted but not interpreted.
@@ -57,6 +59,7 @@ extension HearthServer {
             }
             var gen = GenerationRequest(prompt: (body.context ?? []) + scheduler.loaded.tokenize(prompt))
             try body.options?.apply(to: &gen)
+            gen.truncate = body.truncate ?? false
             let stream = try scheduler.submit(gen)
             let load = scheduler.loaded.loadDuration
             if body.stream == false {

@@ -14,7 +14,7 @@ struct CompletionBody: Decodable, Sendable {
     var top_p: Float?
     var seed: Int?
     var stream: Bool?
-    var stop: JSONValue?
+    var stop: StopField?
     var logprobs: Int?
     var n: Int?
     var echo: Bool?
@@ -33,7 +33,6 @@ extension HearthServer {
             let body = try await decode(CompletionBody.self, request)
             guard let prompt = body.prompt else { throw ServerError.badRequest("field 'prompt' is required (a string)") }
             if let n = body.n, n != 1 { throw ServerError.notSupported("n other than 1") }
-            if body.stop != nil { throw ServerError.notSupported("stop") }
             if body.echo == true { throw ServerError.notSupported("echo") }
             let scheduler = try await models.scheduler(for: body.model)
             var gen = GenerationRequest(prompt: scheduler.loaded.tokenize(prompt))
@@ -59,6 +58,10 @@ extension HearthServer {
                 gen.options.topLogprobs = v
             }
             gen.ignoreEOS = body.ignore_eos ?? false
+            if let stop = body.stop?.values {
+                guard stop.count <= 4 else { throw ServerError.badRequest("stop holds \(stop.count) strings; at most 4 are allowed") }
+                gen.stop = stop
+            }
             let stream = try scheduler.submit(gen)
             let id = "cmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(24).lowercased()
             let created = Int(Date().timeIntervalSince1970), model = body.model ?? ""

@@ -30,10 +30,20 @@ struct OllamaOptions: Decodable, Sendable {
             r.options.numPredict = v
         }
         if let v = num_ctx { guard v >= 2 else { throw bad("num_ctx", "≥ 2", v) }; r.contextSize = v }
-        if let stop, !stop.isEmpty { throw ServerError.notSupported("options.stop (stop strings)") }
+        if let stop { r.stop = stop }
     }
 }
 
 func bad<T>(_ field: String, _ expected: String, _ value: T) -> ServerError {
     .badRequest("options.\(field) must be \(expected), got \(value)")
+}
+
+/// OpenAI's `stop`: a string or a list of up to 4 strings.
+struct StopField: Decodable, Sendable {
+    var values: [String]
+    init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let one = try? c.decode(String.self) { values = [one]; return }
+        values = try c.decode([String].self)
+    }
 }

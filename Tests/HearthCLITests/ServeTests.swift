@@ -136,6 +136,10 @@ final class ServeTests: XCTestCase {
             ts = [threading.Thread(target=run, args=(i,)) for i in range(len(prompts))]
             [t.start() for t in ts]; [t.join() for t in ts]
             out["alone"] = alone; out["together"] = results
+            stop = alone[2][8:13]
+            r = req("POST", "/v1/completions", {"prompt": prompts[2], "max_tokens": 24, "temperature": 0, "stop": stop})
+            body = json.loads(r.read())
+            out["stop"] = [r.status, body["choices"][0]["text"], alone[2][:alone[2].find(stop)], body["choices"][0]["finish_reason"]]
             print(json.dumps(out))
             """
         let out = try Self.python(script)
@@ -176,6 +180,10 @@ final class ServeTests: XCTestCase {
             XCTAssertGreaterThan(together[i]["chunks"] as? Int ?? 0, 20, "stream \(i) arrived token by token")
         }
         XCTAssertEqual(Set(alone).count, 8, "eight prompts, eight different texts")
+        let stop = try XCTUnwrap(obj["stop"] as? [Any])
+        XCTAssertEqual(stop.first as? Int, 200)
+        XCTAssertEqual(stop[1] as? String, stop[2] as? String, "text cut before the stop string")
+        XCTAssertEqual(stop[3] as? String, "stop")
         let run = try CLI.run(["run", CLI.smollm2, "The capital of France is", "--raw", "--temperature", "0", "--num-predict", "24"])
         XCTAssertEqual(run.status, 0, run.stderr)
         XCTAssertEqual(run.out.trimmingCharacters(in: .newlines), alone[0].trimmingCharacters(in: .newlines))

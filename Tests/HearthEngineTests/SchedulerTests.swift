@@ -219,6 +219,31 @@ final class SchedulerTests: XCTestCase {
         }
     }
 
+    /// Stop strings end generation where the text first contains one, even across token boundaries; the stop
+    /// string and what follows are not streamed.
+    func testStopStrings() async throws {
+        let m = try model()
+        let s = try Scheduler(m, configuration: config(parallel: 2))
+        defer { s.shutdown() }
+        let full = try await collect(s.submit(greedy(m, Self.prompts[2], numPredict: 32)))
+        let text = Array(full.text)
+        XCTAssertGreaterThan(text.count, 40)
+        // A stop string that straddles tokens somewhere in the middle, plus one that never occurs.
+        let stop = String(text[20..<27])
+        var r = greedy(m, Self.prompts[2], numPredict: 32)
+        r.stop = ["never appears here", stop]
+        let cut = try await collect(s.submit(r))
+        let expected = String(full.text[..<full.text.range(of: stop)!.lowerBound])
+        XCTAssertEqual(cut.text, expected)
+        XCTAssertEqual(cut.stats?.doneReason, "stop")
+        XCTAssertLessThan(cut.tokens.count, full.tokens.count)
+        // A stop string that does not occur changes nothing.
+        r.stop = ["never appears here"]
+        let same = try await collect(s.submit(r))
+        XCTAssertEqual(same.text, full.text)
+        XCTAssertEqual(same.stats?.doneReason, "length")
+    }
+
     /// A prompt that does not fit its context is refused with both counts, unless truncation is asked for.
     func testPromptLongerThanContext() async throws {
         let m = try model()
