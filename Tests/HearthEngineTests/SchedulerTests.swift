@@ -219,6 +219,34 @@ final class SchedulerTests: XCTestCase {
         }
     }
 
+    /// Chunked prefill: while a long prompt is read in chunks of 32 tokens, a running stream keeps getting a token
+    /// every step instead of waiting for the whole prompt.
+    func testLongPromptDoesNotStallRunningStreams() async throws {
+        let m = try model()
+        let s = try Scheduler(m, configuration: config(parallel: 2, chunk: 32, prefix: false))
+        defer { s.shutdown() }
+        var running = greedy(m, Self.prompts[0], numPredict: 400)
+        running.ignoreEOS = true
+        let a = try s.submit(running)
+        let recorder = TokenTimes()
+        let consumer = Task {
+            for try await e in a { if case .token = e { recorder.add(Date()) } }
+        }
+        while recorder.count < 3 { try await Task.sleep(nanoseconds: 5_000_000) }
+        let long = greedy(m, String(repeating: "The river flows past the old mill and the quiet town. ", count: 45),
+                          numPredict: 1)
+        XCTAssertGreaterThan(long.prompt.count, 480)
+        let submitted = Date()
+        let b = try await collect(s.submit(long))
+        let firstTokenOfB = submitted.addingTimeInterval(try XCTUnwrap(b.stats?.timeToFirstToken))
+        let during = recorder.count(from: submitted, to: firstTokenOfB)
+        // ≥ 15 chunks of 32, each step also decodes the running stream; without chunking it would get at most one
+        // token while the prompt is read. (Half the chunks, to allow for the consumer task running late.)
+        XCTAssertGreaterThanOrEqual(during, long.prompt.count / 64,
+                                    "tokens of the running stream while \(long.prompt.count) prompt tokens were read")
+        consumer.cancel()
+    }
+
     /// Stop strings end generation where the text first contains one, even across token boundaries; the stop
     /// string and what follows are not streamed.
     func testStopStrings() async throws {
@@ -273,4 +301,16 @@ final class SchedulerTests: XCTestCase {
 struct SchedulerTestError: Error, CustomStringConvertible {
     let description: String
     init(_ d: String) { description = d }
+}
+
+/// Arrival times of a stream's tokens, shared between the consuming task and the test.
+final class TokenTimes: @unchecked Sendable {
+    private let lock = NSLock()
+    private var times: [Date] = []
+    func add(_ d: Date) { lock.lock(); times.append(d); lock.unlock() }
+    var count: Int { lock.lock(); defer { lock.unlock() }; return times.count }
+    func count(from a: Date, to b: Date) -> Int {
+        lock.lock(); defer { lock.unlock() }
+        return times.filter { $0 > a && $0 <= b }.count
+    }
 }
