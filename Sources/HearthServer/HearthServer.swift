@@ -3,6 +3,7 @@ import HearthEngine
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 
 /// The HTTP server (Hummingbird 2): Ollama's and OpenAI's routes over the scheduler of each model.
 /// Routes so far: `GET|HEAD /`, `GET /api/version`, `GET /health`, `POST /api/generate`, `POST /v1/completions`.
@@ -30,7 +31,8 @@ public struct HearthServer: Sendable {
         return router
     }
 
-    /// Serves until SIGINT/SIGTERM. `onListening` runs once the socket is bound (the CLI prints the address).
+    /// Serves until SIGINT/SIGTERM (graceful: the listener closes, in-flight streams end at once with an error
+    /// line saying the model was unloaded, then the process exits). `onListening` runs once the socket is bound (the CLI prints the address).
     /// A port already taken throws `ServeError.addressInUse` naming the address and HEARTH_HOST.
     public func run(onListening: @escaping @Sendable (String) -> Void = { _ in }) async throws {
         let app = Application(router: makeRouter(),
@@ -39,7 +41,15 @@ public struct HearthServer: Sendable {
                               onServerRunning: { _ in onListening(address.description) },
                               logger: logger)
         do {
-            try await app.runService()
+            // The group shuts services down in reverse order: the models unload first (ending in-flight streams),
+            // then the HTTP server stops, which waits for those responses to finish.
+            var config = ServiceGroupConfiguration(
+                services: [.init(service: app),
+                           .init(service: UnloadOnShutdown(models: models),
+                                 successTerminationBehavior: .gracefullyShutdownGroup)],
+                logger: logger)
+            config.gracefulShutdownSignals = [.sigterm, .sigint]
+            try await ServiceGroup(configuration: config).run()
         } catch {
             await models.shutdown()
             // NIO reports a failed bind as an IOError (possibly wrapped by the service group): match errno or text.
@@ -147,4 +157,15 @@ public struct ServerAddress: Sendable, CustomStringConvertible {
     }
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// Unloads every model when graceful shutdown begins, so in-flight streams end now instead of running to their
+/// token limits while the server waits for them.
+struct UnloadOnShutdown: Service {
+    let models: any ModelProvider
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await models.shutdown()
+    }
 }

@@ -19,6 +19,7 @@ public actor FileModelProvider: ModelProvider {
     let configuration: SchedulerConfiguration
     let threads: Int?
     private var loaded: [String: Scheduler] = [:]
+    private var closed = false
 
     public init(defaultPath: String?, configuration: SchedulerConfiguration, threads: Int? = nil) {
         self.defaultPath = defaultPath
@@ -27,6 +28,7 @@ public actor FileModelProvider: ModelProvider {
     }
 
     public func scheduler(for name: String?) async throws -> Scheduler {
+        guard !closed else { throw SchedulerError.shutDown }
         let requested = (name ?? "").trimmingCharacters(in: .whitespaces)
         let path: String
         if requested.isEmpty || requested == defaultPath || requested == defaultName {
@@ -58,6 +60,7 @@ public actor FileModelProvider: ModelProvider {
     }
 
     public func shutdown() async {
+        closed = true
         for s in loaded.values { s.shutdown() }
         loaded.removeAll()
     }

@@ -107,7 +107,7 @@ extension HearthServer {
                     throw error
                 }
                 logLine(logger, line, status: status, start: start, prompt: stats.promptTokens,
-                        generated: stats.generatedTokens)
+                        generated: max(stats.generatedTokens, sent))
                 try await writer.finish(nil)
             }
             return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: responseBody)

@@ -194,6 +194,46 @@ final class ServeTests: XCTestCase {
         XCTAssert(logText.contains("POST /v1/completions 499"), "the disconnected stream was cancelled: \(logText)")
     }
 
+    /// SIGINT while a long stream runs: the stream ends at once with an error line (the model is unloaded), and
+    /// the server exits with status 0.
+    func testSIGINTEndsInFlightStreamsAndExits() throws {
+        let port = try Self.freePort()
+        let (server, log) = try Self.startServer(port: port)
+        defer { if server.isRunning { server.terminate() }; try? FileManager.default.removeItem(at: log) }
+        let client = Process()
+        client.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        client.arguments = ["python3", "-c", Self.client.replacingOccurrences(of: "PORT_PLACEHOLDER", with: "\(port)") + """
+
+            r = req("POST", "/v1/completions", {"prompt": "Hello", "max_tokens": 4000, "stream": True, "ignore_eos": True})
+            lines = []
+            while True:
+                l = r.readline()
+                if not l: break
+                if l.startswith(b"data: "): lines.append(l.strip().decode())
+                if len(lines) == 3: print("streaming", flush=True)
+            print(json.dumps({"count": len(lines), "last": lines[-1]}))
+            """]
+        let out = Pipe()
+        client.standardOutput = out
+        try client.run()
+        let handle = out.fileHandleForReading
+        var seen = Data()
+        while !String(decoding: seen, as: UTF8.self).contains("streaming") {
+            let d = handle.availableData
+            if d.isEmpty { break }
+            seen += d
+        }
+        let start = Date()
+        server.interrupt()
+        seen += handle.readDataToEndOfFile()
+        client.waitUntilExit()
+        server.waitUntilExit()
+        XCTAssertLessThan(Date().timeIntervalSince(start), 60, "the stream ended long before its 4000 tokens")
+        XCTAssertEqual(server.terminationStatus, 0)
+        let text = String(decoding: seen, as: UTF8.self)
+        XCTAssert(text.contains("unloaded before the request finished"), text)
+    }
+
     /// A second server on a port already taken fails with a clear error naming HEARTH_HOST.
     func testBusyPortIsAClearError() throws {
         let port = try Self.freePort()
