@@ -17,6 +17,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
     ],
     targets: [
         .target(name: "HearthTensors", swiftSettings: kernelFlags),
@@ -44,9 +47,15 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
+        .target(name: "HearthServer", dependencies: [
+            "HearthEngine",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         .target(name: "Hearth", dependencies: ["HearthEngine", "HearthTemplates"]),
         .executableTarget(name: "hearth", dependencies: [
-            "Hearth", "HearthStore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Hearth", "HearthStore", "HearthServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "HearthFormatsTests", dependencies: ["HearthFormats"]),
         .testTarget(name: "HearthKernelsTests", dependencies: ["HearthKernels", "HearthFormats"],
@@ -57,6 +66,7 @@ let package = Package(
         .testTarget(name: "HearthTemplatesTests", dependencies: ["HearthTemplates"],
                     exclude: ["jinja2-cases.json", "make-jinja2-cases.py", "jinja2-conversations.json",
                               "make-jinja2-conversations.py"]),
+        .testTarget(name: "HearthEngineTests", dependencies: ["HearthEngine"]),
         .testTarget(name: "HearthCLITests", dependencies: ["HearthTemplates"]),
     ]
 )

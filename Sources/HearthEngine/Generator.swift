@@ -34,6 +34,14 @@ public struct GenerationStats: Sendable {
     public var generateDuration: Double = 0
     /// "stop" (end-of-generation token) or "length" (limit or full context).
     public var doneReason = "stop"
+    /// Prompt tokens whose KV came from the prefix cache instead of being computed (scheduler only).
+    public var cachedPromptTokens = 0
+    /// Seconds from submission to admission (scheduler only).
+    public var queueDuration: Double = 0
+    /// Seconds from submission to the first generated token (scheduler only).
+    public var timeToFirstToken: Double = 0
+
+    public init() {}
 }
 
 /// Runs prompt → tokens for one sequence at a time on a loaded model (the server's scheduler batches many).

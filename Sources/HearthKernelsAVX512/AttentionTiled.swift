@@ -66,6 +66,9 @@ public func avx512AttendTileF32(q: UnsafePointer<Float>, qStride: Int, out: Unsa
     let T = 64
     let qt = scratch, kt = qt + T * d, vt = kt + T * d, vkq = vt + T * d, kq = vkq + T * d
     let mArr = kq + T * T, sArr = mArr + T
+    // Only the `count` real query rows are computed: every row's arithmetic is its own (a GEMM row accumulates
+    // alone), so a short tile gives each row the bits a full one would, at a fraction of the cost.
+    let M = max(1, min(T, count))
     var maxPos = 0
     for i in 0..<count { maxPos = max(maxPos, Int(positions[i])) }
     for i in 0..<T {
@@ -95,10 +98,10 @@ public func avx512AttendTileF32(q: UnsafePointer<Float>, qStride: Int, out: Unsa
                 (vt + tk * d).update(repeating: 0, count: d)
             }
         }
-        kq.update(repeating: 0, count: T * T)
-        gemmSequentialK(kq, qt, kt, m: T, k: d, n: T)
-        for i in 0..<(T * T) { kq[i] *= scale }
-        for tq in 0..<T {
+        kq.update(repeating: 0, count: M * T)
+        gemmSequentialK(kq, qt, kt, m: M, k: d, n: T)
+        for i in 0..<(M * T) { kq[i] *= scale }
+        for tq in 0..<M {
             let row = kq + tq * T
             let p = tq < count ? Int(positions[tq]) : -1
             for tk in 0..<T where tk >= kvTile || ic + tk > p || (window > 0 && p - (ic + tk) >= window) {
@@ -120,7 +123,7 @@ public func avx512AttendTileF32(q: UnsafePointer<Float>, qStride: Int, out: Unsa
             mArr[tq] = mNew
             sArr[tq] = Float(Double(sArr[tq]) + softmax64(row, max: mNew))
         }
-        gemmSequentialK(vkq, kq, vt, m: T, k: T, n: d)
+        gemmSequentialK(vkq, kq, vt, m: M, k: T, n: d)
         ic += T
     }
     for tq in 0..<count {

@@ -208,16 +208,18 @@ func rowsOf<D: StepDecoder>(_ dec: D.Type, _ w: UnsafeRawPointer, _ rowBytes: In
     // The panel's last 256 bytes (past 9*kPad) hold the zero-padded copy of an odd tail block.
     let tailBuf = panel + 9 * a.kPad
     if oddTail { tailBuf.initializeMemory(as: UInt8.self, repeating: 0, count: 128) }
+    // Few tokens: one pass per weight row without a panel (the row's min terms go to the panel's m slot 0,
+    // which `gemvRow` reads back in the panel tile's order).
     if nTokens < 4 {
         for r in r0..<r1 {
             let row = w + r * rowBytes
             do {
                 if oddTail { tailBuf.copyMemory(from: row + (k / 32 - 1) * D.blockBytes, byteCount: D.blockBytes) }
-                let tail = UnsafeRawPointer(tailBuf)
+                let tail = UnsafeRawPointer(tailBuf), mbuf = panelM(panel, a.kPad, 0)
                 switch nTokens {
-                case 1: gemvRow(dec, row, steps, lastFull, tail, a, 0, 1, y + r, yStride)
-                case 2: gemvRow(dec, row, steps, lastFull, tail, a, 0, 2, y + r, yStride)
-                default: gemvRow(dec, row, steps, lastFull, tail, a, 0, 3, y + r, yStride)
+                case 1: gemvRow(dec, row, steps, lastFull, tail, a, 0, 1, y + r, yStride, mbuf)
+                case 2: gemvRow(dec, row, steps, lastFull, tail, a, 0, 2, y + r, yStride, mbuf)
+                default: gemvRow(dec, row, steps, lastFull, tail, a, 0, 3, y + r, yStride, mbuf)
                 }
             }
         }
@@ -246,28 +248,38 @@ func rowsOf<D: StepDecoder>(_ dec: D.Type, _ w: UnsafeRawPointer, _ rowBytes: In
     }
 }
 
-/// One weight row against `nt` (1...3) tokens, decoding each step once.
+/// One weight row against `nt` (1...3) tokens, decoding each step once. The arithmetic is the panel tile's
+/// (`panelTile`) for that row and token, in the same order: scaled integer dots per lane over the steps, then the
+/// min terms lane-wise per 16 groups, then `reduce4`'s tree. So a token's output has the same bits whether its
+/// batch takes this path or the panel (batch invariance). `mbuf` holds kPad/16 floats of scratch.
 @inline(__always)
 func gemvRow<D: StepDecoder>(_ dec: D.Type, _ row: UnsafeRawPointer, _ steps: Int, _ lastFull: Int,
                              _ tail: UnsafeRawPointer, _ a: Acts, _ t0: Int, _ nt: Int,
-                             _ y: UnsafeMutablePointer<Float>, _ yStride: Int) {
+                             _ y: UnsafeMutablePointer<Float>, _ yStride: Int, _ mbuf: UnsafeMutablePointer<Float>) {
     let groups = a.kPad / 16
     var acc = InlineArray<3, __m512>(repeating: _mm512_setzero_ps())
-    var macc = InlineArray<3, __m128>(repeating: _mm_setzero_ps())
     let zero = _mm512_setzero_si512()
     for s in 0..<steps {
         let (q, d, m) = decode(dec, row, s, lastFull, tail)
+        _mm_storeu_ps(mbuf + 4 * s, m)
         for j in 0..<nt {
             let t = t0 + j
             let av = _mm512_loadu_si512(UnsafeRawPointer(a.qs + t * a.kPad + 64 * s))
             let sa = expand4(_mm_loadu_ps(a.dg + t * groups + 4 * s))
             let p = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(zero, q, av))
             acc[j] = _mm512_fmadd_ps(p, _mm512_mul_ps(d, sa), acc[j])
-            macc[j] = _mm_fmadd_ps(m, _mm_loadu_ps(a.sg + t * groups + 4 * s), macc[j])
         }
     }
+    var g = 0
+    while g < groups {
+        let mask: UInt16 = groups - g >= 16 ? 0xFFFF : UInt16((1 << (groups - g)) - 1)
+        let mv = _mm512_maskz_loadu_ps(mask, mbuf + g)
+        for j in 0..<nt {
+            acc[j] = _mm512_fmadd_ps(mv, _mm512_maskz_loadu_ps(mask, a.sg + (t0 + j) * groups + g), acc[j])
+        }
+        g += 16
+    }
     for j in 0..<nt {
-        var mm = _mm_hadd_ps(macc[j], macc[j]); mm = _mm_hadd_ps(mm, mm)
-        y[(t0 + j) * yStride] = _mm512_reduce_add_ps(acc[j]) + _mm_cvtss_f32(mm)
+        y[(t0 + j) * yStride] = _mm_cvtss_f32(reduce4(acc[j], acc[j], acc[j], acc[j]))
     }
 }

@@ -8,6 +8,11 @@ public struct Batch: Sendable {
     /// Return, for the entries that want logits, the final-normed hidden states (`embeddingSize` floats each)
     /// instead of logits: what llama.cpp's embedding mode pools (`result_norm`), for embedding with an LLM.
     public var outputsHiddenStates = false
+    /// Sequences whose tokens in this batch take the tiled (f32) attention variant even when the batch holds fewer
+    /// than 64 of them. The variant is chosen per sequence, never from the whole batch, so a token's result does
+    /// not depend on what else runs beside it (see `CausalAttention`); a scheduler that splits a long prompt into
+    /// chunks names the sequence here so that every chunk computes what the whole prompt in one batch would.
+    public var tiledSequences: Set<Int32> = []
 
     public init() {}
 

@@ -14,12 +14,16 @@ struct BenchCommand: ParsableCommand {
     @Option(name: [.customShort("r"), .customLong("repetitions")], help: "Repetitions.") var repetitions: Int = 5
     @Option(name: [.customShort("t"), .customLong("threads")], help: "Threads (default: physical cores).") var threads: Int?
     @Option(name: [.customShort("o"), .customLong("output")], help: "md, json or csv.") var output: String = "md"
+    @Option(name: .customLong("parallel"),
+            help: "Also run N streams of -n tokens at once through the server's scheduler (tgNxP, aggregate t/s).")
+    var parallel: Int = 0
 
     func validate() throws {
         guard ["md", "json", "csv"].contains(output) else { throw ValidationError("-o must be md, json or csv") }
         guard repetitions >= 1 else { throw ValidationError("-r must be at least 1") }
         guard nPrompt >= 0, nGen >= 0, nPrompt + nGen > 0 else { throw ValidationError("-p and -n must be ≥ 0, one > 0") }
         if let t = threads, t < 1 { throw ValidationError("-t must be at least 1") }
+        guard parallel >= 0 else { throw ValidationError("--parallel must be ≥ 0") }
     }
 
     struct Test {
@@ -54,6 +58,39 @@ struct BenchCommand: ParsableCommand {
             for (i, t) in toks.enumerated() { _ = try m.forward(Batch.prompt([t], start: i), cache: cache) }
             return Double(DispatchTime.now().uptimeNanoseconds - t0)
         }
+        /// N streams of nGen tokens each (8-token random prompts, ignore EOS) through one `Scheduler`: the batched
+        /// decode steps `hearth serve` runs, without HTTP. Time from the first submit to the last token.
+        func timeParallel() throws -> Double {
+            var config = SchedulerConfiguration()
+            config.numParallel = parallel
+            config.prefixCaching = false
+            let scheduler = try Scheduler(loaded, configuration: config)
+            defer { scheduler.shutdown() }
+            var options = GenerateOptions()
+            options.sampling.temperature = 0
+            options.numPredict = nGen
+            let requests = (0..<parallel).map { _ in
+                var r = GenerationRequest(prompt: randomTokens(8), options: options)
+                r.ignoreEOS = true
+                return r
+            }
+            let outcome = BenchOutcome()
+            let done = DispatchSemaphore(value: 0)
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            let streams = try requests.map { try scheduler.submit($0) }
+            Task {
+                do {
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        for st in streams { group.addTask { for try await _ in st {} } }
+                        try await group.waitForAll()
+                    }
+                } catch { outcome.set("\(error)") }
+                done.signal()
+            }
+            done.wait()
+            if let e = outcome.message { throw CLIError(e) }
+            return Double(DispatchTime.now().uptimeNanoseconds - t0)
+        }
         var tests: [Test] = []
         do {
             if nPrompt > 0 {
@@ -65,6 +102,11 @@ struct BenchCommand: ParsableCommand {
                 _ = try timeGen()
                 tests.append(Test(name: "tg\(nGen)", nPrompt: 0, nGen: nGen,
                                   samplesNs: try (0..<repetitions).map { _ in try timeGen() }))
+            }
+            if nGen > 0 && parallel > 0 {
+                _ = try timeParallel()
+                tests.append(Test(name: "tg\(nGen)x\(parallel)", nPrompt: 0, nGen: nGen * parallel,
+                                  samplesNs: try (0..<repetitions).map { _ in try timeParallel() }))
             }
         } catch { throw CLIError("\(error)") }
 
@@ -144,4 +186,12 @@ func stddev(_ x: [Double]) -> Double {
     guard x.count > 1 else { return 0 }
     let m = x.reduce(0, +) / Double(x.count)
     return (x.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(x.count - 1)).squareRoot()
+}
+
+/// The benchmark task's error, handed to the blocked main thread.
+private final class BenchOutcome: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: String?
+    func set(_ m: String) { lock.lock(); stored = m; lock.unlock() }
+    var message: String? { lock.lock(); defer { lock.unlock() }; return stored }
 }

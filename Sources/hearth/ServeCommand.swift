@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import Hearth
+import HearthServer
+import Logging
+
+/// `hearth serve`: the HTTP server with Ollama's and OpenAI's APIs (see HearthServer), listening on
+/// `--host` / HEARTH_HOST (default 127.0.0.1:11434, Ollama's port, so Ollama clients work unchanged).
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve models over HTTP (Ollama and OpenAI APIs).",
+        discussion: """
+            Environment: HEARTH_HOST (address, default 127.0.0.1:11434), HEARTH_NUM_PARALLEL (sequences computed \
+            together per model, default 4), HEARTH_MAX_QUEUE (waiting requests before 503, default 512), \
+            HEARTH_CONTEXT_LENGTH (default num_ctx, 4096).
+            """)
+
+    @Option(name: .long, help: "Address to listen on, HOST[:PORT] (default: HEARTH_HOST or 127.0.0.1:11434).")
+    var host: String?
+
+    @Option(name: .long, help: "A .gguf file served as the default model (requests may also name a .gguf path).")
+    var model: String?
+
+    @Option(name: .long, help: "Threads to compute on (default: physical cores).")
+    var threads: Int?
+
+    func run() throws {
+        if let t = threads, t < 1 { throw CLIError("--threads must be at least 1") }
+        let address: ServerAddress
+        do {
+            address = try ServerAddress(parsing: host ?? ProcessInfo.processInfo.environment["HEARTH_HOST"] ?? "127.0.0.1:11434")
+        } catch {
+            throw CLIError("\(error)")
+        }
+        if let m = model, !FileManager.default.fileExists(atPath: m) { throw CLIError("\(m): no such file") }
+        let config: SchedulerConfiguration
+        do { config = try SchedulerConfiguration.fromEnvironment() } catch { throw CLIError("\(error)") }
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        let provider = FileModelProvider(defaultPath: model, configuration: config, threads: threads)
+        let server = HearthServer(address: address, models: provider)
+        let outcome = ServeOutcome()
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            do {
+                try await server.run(onListening: { writeErr("Hearth is listening on http://\($0)\n") })
+            } catch {
+                outcome.set("\(error)")
+            }
+            done.signal()
+        }
+        done.wait()
+        if let message = outcome.message { throw CLIError(message) }
+    }
+}
+
+/// The server task's error, handed to the blocked main thread.
+private final class ServeOutcome: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: String?
+    func set(_ m: String) { lock.lock(); stored = m; lock.unlock() }
+    var message: String? { lock.lock(); defer { lock.unlock() }; return stored }
+}

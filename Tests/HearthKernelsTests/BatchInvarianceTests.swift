@@ -1,0 +1,50 @@
+import XCTest
+import HearthKernels
+import HearthTensors
+
+/// Batch invariance of the matmul (issue 6, item 8): token t's output row must have the same bits whether t is
+/// multiplied alone (the GEMV path), in a small batch, or in a large one (the GEMM paths), on every kernel path and
+/// weight type. A scheduler that runs a request beside others relies on this to give the same tokens and
+/// log-probabilities as the request alone.
+final class BatchInvarianceTests: XCTestCase {
+    func testMatmulRowsDoNotDependOnTheBatch() {
+        let types = MatmulTests.quantTypes + MatmulTests.floatTypes
+        let pool = ThreadPool(threads: 2)
+        let k = 512, rows = 40, total = 33
+        var failures: [String] = []
+        for type in types {
+            var rng = MatmulTests.RNG(state: 0xBA7C4 &+ UInt64(type.rawValue))
+            let raw = MatmulTests.makeWeights(type, rows: rows, k: k, rng: &rng)
+            var x = [Float](repeating: 0, count: total * k)
+            for i in x.indices { x[i] = rng.float() * (i % 89 == 0 ? 20 : 2) }
+            for isa in KernelISA.supported {
+                func run(_ first: Int, _ count: Int) -> [UInt32] {
+                    var y = [Float](repeating: .nan, count: rows * count)
+                    raw.withUnsafeBytes { w in
+                        let view = TensorView(name: "w", type: type, shape: [k, rows], data: w.baseAddress!,
+                                              byteCount: w.count)
+                        x.withUnsafeBufferPointer { xs in
+                            y.withUnsafeMutableBufferPointer { yp in
+                                matmul(view, xs.baseAddress! + first * k, nTokens: count, yp.baseAddress!,
+                                       pool: pool, isa: isa)
+                            }
+                        }
+                    }
+                    return y.map(\.bitPattern)
+                }
+                let all = run(0, total)
+                // Every token alone, and batches of several sizes starting at several offsets.
+                var cases: [(Int, Int)] = (0..<total).map { ($0, 1) }
+                cases += [(0, 2), (3, 3), (5, 5), (1, 8), (7, 9), (10, 16), (2, 31)]
+                caseLoop: for (first, count) in cases {
+                    let part = run(first, count)
+                    for t in 0..<count where part[(t * rows)..<((t + 1) * rows)] != all[((first + t) * rows)..<((first + t + 1) * rows)] {
+                        failures.append("\(type) \(isa): token \(first + t) in a batch of \(count) differs from a batch of \(total)")
+                        break caseLoop
+                    }
+                }
+            }
+        }
+        XCTAssert(failures.isEmpty, failures.prefix(20).joined(separator: "\n"))
+    }
+}
