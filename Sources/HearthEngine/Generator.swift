@@ -76,7 +76,7 @@ public final class Generator {
         // Reuse the longest cached prefix; at least one token is evaluated, for its logits.
         var reuse = 0
         while reuse < min(cachedTokens.count, prompt.count - 1), cachedTokens[reuse] == prompt[reuse] { reuse += 1 }
-        cache.truncate(0, to: reuse)
+        try cache.truncate(0, to: reuse)
         cachedTokens = Array(prompt[..<reuse])
         var stats = GenerationStats()
         var sampler = Sampler(options.sampling)
