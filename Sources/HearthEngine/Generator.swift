@@ -63,7 +63,15 @@ public final class Generator {
         var detok = tok.makeDetokenizer()
 
         let t0 = Date()
-        var logits = try model.forward(Batch.prompt(prompt), cache: cache)
+        // In llama.cpp's pieces (Batch.promptPieces), logits for the last prompt token only.
+        var logits = Logits(vocabSize: model.info.vocabSize, values: [], batchIndices: [])
+        for piece in Batch.promptPieces(count: prompt.count, slidingWindow: model.hasSlidingWindow) {
+            var batch = Batch()
+            for i in piece {
+                batch.append(token: prompt[i], position: i, sequence: 0, wantsLogits: i == prompt.count - 1)
+            }
+            logits = try model.forward(batch, cache: cache)
+        }
         stats.promptTokens = prompt.count
         stats.promptDuration = Date().timeIntervalSince(t0)
 

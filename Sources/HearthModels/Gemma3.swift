@@ -24,6 +24,7 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
     let ropeBaseGlobal: Float
     let ropeBaseLocal: Float
     let window: Int
+    public var hasSlidingWindow: Bool { window > 0 }
     let eps: Float
     let ffnSize: Int
     let softcap: Float
