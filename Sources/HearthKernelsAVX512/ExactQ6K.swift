@@ -237,10 +237,12 @@ public func avx512ExactGemmQ6K(w: UnsafeRawPointer, rowBytes: Int, k: Int, rowSt
                     if tiled {
                         let iab = unsafeBitCast(q6PanelInts(pb, yb, bsums), to: SIMD16<Int32>.self)
                         let icd = unsafeBitCast(q6PanelInts(pc, yb, bsums), to: SIMD16<Int32>.self)
-                        let sums = [iab.lowHalf.wrappedSum(), iab.highHalf.wrappedSum(),
-                                    icd.lowHalf.wrappedSum(), icd.highHalf.wrappedSum()]
-                        let ds = [pb.load(fromByteOffset: 1088, as: Float.self), pb.load(fromByteOffset: 1120, as: Float.self),
-                                  pc.load(fromByteOffset: 1088, as: Float.self), pc.load(fromByteOffset: 1120, as: Float.self)]
+                        let sums = SIMD4<Int32>(iab.lowHalf.wrappedSum(), iab.highHalf.wrappedSum(),
+                                                icd.lowHalf.wrappedSum(), icd.highHalf.wrappedSum())
+                        let ds = SIMD4<Float>(pb.load(fromByteOffset: 1088, as: Float.self),
+                                              pb.load(fromByteOffset: 1120, as: Float.self),
+                                              pc.load(fromByteOffset: 1088, as: Float.self),
+                                              pc.load(fromByteOffset: 1120, as: Float.self))
                         for i in 0..<4 {
                             tacc[4 * j + i] = tacc[4 * j + i].addingProduct(Float(sums[i]) * ds[i], ydf)
                         }
@@ -255,8 +257,8 @@ public func avx512ExactGemmQ6K(w: UnsafeRawPointer, rowBytes: Int, k: Int, rowSt
                 guard t0 + j < nTokens else { return }
                 let abv = unsafeBitCast(ab, to: SIMD16<Float>.self), cdv = unsafeBitCast(cd, to: SIMD16<Float>.self)
                 let row = y + (t0 + j) * yStride + r0
-                let v = tiled ? [tacc[4 * j], tacc[4 * j + 1], tacc[4 * j + 2], tacc[4 * j + 3]]
-                    : [hsum8(abv.lowHalf), hsum8(abv.highHalf), hsum8(cdv.lowHalf), hsum8(cdv.highHalf)]
+                let v = tiled ? SIMD4<Float>(tacc[4 * j], tacc[4 * j + 1], tacc[4 * j + 2], tacc[4 * j + 3])
+                    : SIMD4<Float>(hsum8(abv.lowHalf), hsum8(abv.highHalf), hsum8(cdv.lowHalf), hsum8(cdv.highHalf))
                 row[0] = v[0]
                 if r0 + 1 < rowEnd { row[1] = v[1] }
                 if r0 + 2 < rowEnd { row[2] = v[2] }
