@@ -136,6 +136,66 @@ private func scaledDots(_ pb: UnsafeRawPointer, _ yb: UnsafeRawPointer, _ s: Int
     return _mm512_mullo_epi32(dot, _mm512_loadu_si512(pb + 4096 + 64 * s))
 }
 
+/// `scaledDots` for two tokens at once (each panel load serves both).
+@inline(__always)
+private func scaledDots2(_ pb: UnsafeRawPointer, _ ya: UnsafeRawPointer, _ yb: UnsafeRawPointer,
+                         _ s: Int) -> (__m512i, __m512i) {
+    var da = _mm512_setzero_si512(), db = _mm512_setzero_si512()
+    let q = pb + s * 512, a = ya + 4 + 32 * s, b = yb + 4 + 32 * s
+    for c in 0..<8 {
+        let w = _mm512_loadu_si512(q + 64 * c)
+        da = _mm512_dpbusd_epi32(da, w, _mm512_set1_epi32(a.loadUnaligned(fromByteOffset: 4 * c, as: Int32.self)))
+        db = _mm512_dpbusd_epi32(db, w, _mm512_set1_epi32(b.loadUnaligned(fromByteOffset: 4 * c, as: Int32.self)))
+    }
+    let sc = _mm512_loadu_si512(pb + 4096 + 64 * s)
+    return (_mm512_mullo_epi32(da, sc), _mm512_mullo_epi32(db, sc))
+}
+
+/// The 16 panel rows' GEMM- or GEMV-arithmetic results for tokens `ta` and `tb` (both on the same side of
+/// `gemmTokens`, which is a multiple of 4).
+@inline(__always)
+private func panelTokens2(_ panel: UnsafeRawPointer, nb: Int, _ ya: UnsafeRawPointer, _ yb: UnsafeRawPointer,
+                          gemm: Bool) -> (__m512, __m512) {
+    var accA = _mm512_setzero_ps(), accmA = _mm512_setzero_ps()
+    var accB = _mm512_setzero_ps(), accmB = _mm512_setzero_ps()
+    for b in 0..<nb {
+        let pb = panel + b * avx512Q4KPanelBytesPerBlock, a = ya + b * 292, c = yb + b * 292
+        let d = _mm512_loadu_ps(pb + 5120), dmin = _mm512_loadu_ps(pb + 5184)
+        let daA = _mm512_set1_ps(a.loadUnaligned(as: Float.self)), daB = _mm512_set1_ps(c.loadUnaligned(as: Float.self))
+        let ddA = _mm512_mul_ps(d, daA), dmA = _mm512_mul_ps(dmin, daA)
+        let ddB = _mm512_mul_ps(d, daB), dmB = _mm512_mul_ps(dmin, daB)
+        var isA = _mm512_setzero_si512(), imA = _mm512_setzero_si512()
+        var isB = _mm512_setzero_si512(), imB = _mm512_setzero_si512()
+        for s in 0..<8 {
+            let (xa, xb) = scaledDots2(pb, a, c, s)
+            isA = _mm512_add_epi32(isA, xa)
+            isB = _mm512_add_epi32(isB, xb)
+            let mins = _mm512_loadu_si512(pb + 4608 + 64 * s)
+            let bsA = Int32(a.loadUnaligned(fromByteOffset: 260 + 4 * s, as: Int16.self))
+                &+ Int32(a.loadUnaligned(fromByteOffset: 262 + 4 * s, as: Int16.self))
+            let bsB = Int32(c.loadUnaligned(fromByteOffset: 260 + 4 * s, as: Int16.self))
+                &+ Int32(c.loadUnaligned(fromByteOffset: 262 + 4 * s, as: Int16.self))
+            imA = _mm512_add_epi32(imA, _mm512_mullo_epi32(_mm512_set1_epi32(bsA), mins))
+            imB = _mm512_add_epi32(imB, _mm512_mullo_epi32(_mm512_set1_epi32(bsB), mins))
+            if gemm && s & 1 == 1 {
+                accA = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isA), ddA, accA)
+                accmA = _mm512_fmadd_ps(_mm512_cvtepi32_ps(imA), dmA, accmA)
+                accB = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isB), ddB, accB)
+                accmB = _mm512_fmadd_ps(_mm512_cvtepi32_ps(imB), dmB, accmB)
+                isA = _mm512_setzero_si512(); imA = _mm512_setzero_si512()
+                isB = _mm512_setzero_si512(); imB = _mm512_setzero_si512()
+            }
+        }
+        if !gemm {
+            accA = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isA), ddA, accA)
+            accmA = _mm512_fmadd_ps(_mm512_cvtepi32_ps(imA), dmA, accmA)
+            accB = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isB), ddB, accB)
+            accmB = _mm512_fmadd_ps(_mm512_cvtepi32_ps(imB), dmB, accmB)
+        }
+    }
+    return (_mm512_sub_ps(accA, accmA), _mm512_sub_ps(accB, accmB))
+}
+
 /// Q4_K rows rowStart..<rowEnd × tokens 0..<nTokens (`acts`: k/256 Q8_K blocks a token), 16 rows a panel;
 /// tokens below `gemmTokens` take ggml's GEMM arithmetic, the rest its GEMV arithmetic. `panel` holds
 /// `k/256 · avx512Q4KPanelBytesPerBlock` bytes.
@@ -147,7 +207,15 @@ public func avx512ExactGemmQ4K(w: UnsafeRawPointer, rowBytes: Int, k: Int, rowSt
     while r0 < rowEnd {
         fillPanelQ4K(w: w, rowBytes: rowBytes, r0: r0, rowEnd: rowEnd, nb: nb, panel: panel)
         let mask = __mmask16(truncatingIfNeeded: (1 << min(16, rowEnd - r0)) - 1)
-        for t in 0..<nTokens {
+        // Token pairs (an even t and t+1 are on the same side of gemmTokens), then an odd last token alone.
+        var t = 0
+        while t + 1 < nTokens {
+            let (ra, rb) = panelTokens2(panel, nb: nb, acts + t * aRow, acts + (t + 1) * aRow, gemm: t < gemmTokens)
+            _mm512_mask_storeu_ps(y + t * yStride + r0, mask, ra)
+            _mm512_mask_storeu_ps(y + (t + 1) * yStride + r0, mask, rb)
+            t += 2
+        }
+        for t in t..<nTokens {
             let gemm = t < gemmTokens
             var acc = _mm512_setzero_ps(), accm = _mm512_setzero_ps()
             for b in 0..<nb {
