@@ -84,7 +84,16 @@ public final class Generator {
         var detok = tok.makeDetokenizer()
 
         let t0 = Date()
-        var logits = try model.forward(Batch.prompt(Array(prompt[reuse...]), start: reuse), cache: cache)
+        // The new tokens in llama.cpp's pieces (Batch.promptPieces), logits for the last prompt token only.
+        var logits = Logits(vocabSize: model.info.vocabSize, values: [], batchIndices: [])
+        for piece in Batch.promptPieces(count: prompt.count - reuse, slidingWindow: model.hasSlidingWindow) {
+            var batch = Batch()
+            for j in piece {
+                let i = reuse + j
+                batch.append(token: prompt[i], position: i, sequence: 0, wantsLogits: i == prompt.count - 1)
+            }
+            logits = try model.forward(batch, cache: cache)
+        }
         cachedTokens = prompt
         stats.promptTokens = prompt.count - reuse
         stats.promptDuration = Date().timeIntervalSince(t0)

@@ -1,6 +1,6 @@
 import HearthTensors
 
-/// The "same bits as llama.cpp" path for Q4_1, Q5_0, Q8_0 and Q6_K weights.
+/// The "same bits as llama.cpp" path for Q4_1, Q5_0, Q8_0, Q4_K and Q6_K weights (Q4_K: ExactQ4K.swift).
 ///
 /// Small models turn one-ulp differences into different int8 activation roundings a layer later, and those into
 /// log-probabilities 0.1 away from llama.cpp's. So for these types we compute exactly what ggml computes on x86
@@ -17,7 +17,7 @@ public enum ExactKernels {
         switch weight {
         case .q4_1: return .q8_1
         case .q8_0, .q5_0: return .q8_0
-        case .q6_K: return .q8_K
+        case .q4_K, .q6_K: return .q8_K
         default: return nil
         }
     }
@@ -49,6 +49,7 @@ public enum ExactKernels {
     /// One dot product of a Q4_1 or Q8_0 row with an activation row quantized by `quantizeRow`.
     public static func dot(_ type: GGMLType, _ k: Int, _ w: UnsafeRawPointer, _ a: UnsafeRawPointer) -> Float {
         if type == .q6_K { return dotQ6_K(k, w, a) }
+        if type == .q4_K { return dotQ4_K(k, w, a, kernel: .gemv) }
         var lanes = SIMD8<Float>()
         var summs: Float = 0
         var qw = SIMD32<Int32>()

@@ -133,7 +133,7 @@ public func matmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: Int, _ y
     }
 }
 
-/// Q4_1, Q5_0, Q8_0 and Q6_K weights: ggml's own arithmetic, bit for bit (see `ExactKernels`).
+/// Q4_1, Q5_0, Q8_0, Q4_K and Q6_K weights: ggml's own arithmetic, bit for bit (see `ExactKernels`).
 private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: Int, _ y: UnsafeMutablePointer<Float>,
                          pool: ThreadPool, isa: KernelISA, activation: GGMLType, chunk: Int) {
     let k = w.columns, rows = w.rows, rowBytes = w.rowBytes
@@ -141,7 +141,9 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
     let acts = pool.scratch.raw(bytes: aRow * nTokens)
     let q81 = activation == .q8_1
     let quantize = { (t0: Int, t1: Int) in
-        if isa == .avx512 && activation != .q8_K {
+        if w.type == .q4_K {
+            ExactKernels.quantizeQ4_KActivations(x, k: k, tokenStart: t0, tokenEnd: t1, nTokens: nTokens, rows: rows, acts)
+        } else if isa == .avx512 && activation != .q8_K {
             avx512QuantizeGGML(x, k: k, tokenStart: t0, tokenEnd: t1, q81: q81, acts)
         } else {
             for t in t0..<t1 { ExactKernels.quantizeRow(activation, x + t * k, acts + t * aRow, k) }
@@ -157,6 +159,53 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
         }
     }
     let type = w.type, data = w.data
+    if isa == .avx512 && type == .q4_K && rows % 8 == 0 {
+        let nb = k / 256, gemmTokens = nTokens - nTokens % 4
+        if gemmTokens > 0 {
+            let chunk16 = ((rows + pool.threadCount - 1) / pool.threadCount + 15) & ~15
+            pool.run { t, _ in
+                let r0 = min(rows, t * chunk16), r1 = min(rows, r0 + chunk16)
+                if r0 >= r1 { return }
+                avx512ExactGemmQ4K(w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1, acts: acts,
+                                   nTokens: nTokens, gemmTokens: gemmTokens, y: y, yStride: rows,
+                                   panel: pool.scratch.threadBuffer(t, bytes: nb * avx512Q4KPanelBytesPerBlock))
+            }
+        } else {
+            pool.run { t, _ in
+                let r0 = min(rows, t * chunk), r1 = min(rows, r0 + chunk)
+                if r0 >= r1 { return }
+                let actR = pool.scratch.threadBuffer(t, bytes: nb * avx512Q4KActBytesPerBlock)
+                for tok in 0..<nTokens {
+                    avx512PrepareQ4KActivation(acts + tok * aRow, k: k, actR)
+                    avx512ExactGemvQ4K(w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1, actR: actR,
+                                       y: y + tok * rows)
+                }
+            }
+        }
+        return
+    }
+    if isa == .avx512 && type == .q6_K && ExactKernels.usesTiledKQuant(nTokens: nTokens) {
+        let nb = k / 256
+        pool.run { t, _ in
+            let r0 = min(rows, t * chunk), r1 = min(rows, r0 + chunk)
+            if r0 >= r1 { return }
+            avx512ExactGemmQ6K(w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1, acts: acts,
+                               nTokens: nTokens, y: y, yStride: rows,
+                               panel: pool.scratch.threadBuffer(t, bytes: nb * avx512Q6KPanelBytesPerBlock), tiled: true)
+        }
+        return
+    }
+    if type == .q6_K && ExactKernels.usesTiledKQuant(nTokens: nTokens) {
+        pool.run { t, _ in
+            let r0 = min(rows, t * chunk), r1 = min(rows, r0 + chunk)
+            for r in r0..<r1 {
+                for tok in 0..<nTokens {
+                    y[tok * rows + r] = ExactKernels.dotKQuantTiled(.q6_K, k, data + r * rowBytes, acts + tok * aRow)
+                }
+            }
+        }
+        return
+    }
     if isa == .avx512 && type == .q6_K {
         let nb = k / 256
         if nTokens >= 2 {
@@ -173,6 +222,18 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
                 let r0 = min(rows, t * chunk8), r1 = min(rows, r0 + chunk8)
                 if r0 >= r1 { return }
                 avx512ExactGemvQ6K(w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1, act: acts, y: y)
+            }
+        }
+        return
+    }
+    if type == .q4_K {
+        pool.run { t, _ in
+            let r0 = min(rows, t * chunk), r1 = min(rows, r0 + chunk)
+            for r in r0..<r1 {
+                for tok in 0..<nTokens {
+                    y[tok * rows + r] = ExactKernels.dotQ4_K(k, data + r * rowBytes, acts + tok * aRow,
+                                                             kernel: ExactKernels.q4KKernel(token: tok, nTokens: nTokens, rows: rows))
+                }
             }
         }
         return

@@ -208,10 +208,11 @@ private func q6PanelInts(_ pp: UnsafeRawPointer, _ y: UnsafeRawPointer, _ bsums:
 
 /// Prefill GEMM on Q6_K rows rowStart..<rowEnd × tokens 0..<nTokens (`acts`: nTokens rows of k/256 Q8_K
 /// blocks), 4 rows × 4 tokens a tile (padding tokens repeat the last one); `panel` holds
-/// `k/256 · avx512Q6KPanelBytesPerBlock` bytes.
+/// `k/256 · avx512Q6KPanelBytesPerBlock` bytes. `tiled`: ggml's tiled K-quant arithmetic instead of
+/// `vec_dot_q6_K_q8_K`'s (per block the lane sums' exact total s, r = Float(s)·d_w, acc = fma(r, d_t, acc)).
 public func avx512ExactGemmQ6K(w: UnsafeRawPointer, rowBytes: Int, k: Int, rowStart: Int, rowEnd: Int,
                                acts: UnsafeRawPointer, nTokens: Int, y: UnsafeMutablePointer<Float>, yStride: Int,
-                               panel: UnsafeMutableRawPointer) {
+                               panel: UnsafeMutableRawPointer, tiled: Bool = false) {
     let nb = k / 256, aRow = nb * 292
     let ix = Q6Index()
     var r0 = rowStart
@@ -224,26 +225,44 @@ public func avx512ExactGemmQ6K(w: UnsafeRawPointer, rowBytes: Int, k: Int, rowSt
             let a2 = acts + min(t0 + 2, last) * aRow, a3 = acts + min(t0 + 3, last) * aRow
             var ab0 = _mm512_setzero_ps(), ab1 = _mm512_setzero_ps(), ab2 = _mm512_setzero_ps(), ab3 = _mm512_setzero_ps()
             var cd0 = _mm512_setzero_ps(), cd1 = _mm512_setzero_ps(), cd2 = _mm512_setzero_ps(), cd3 = _mm512_setzero_ps()
+            var tacc = SIMD16<Float>()  // tiled: [token j][row i] at 4j + i
             for b in 0..<nb {
                 let pb = UnsafeRawPointer(panel + b * avx512Q6KPanelBytesPerBlock), pc = pb + q6PairBytes
                 let dAB = _mm512_loadu_ps(pb + 1088), dCD = _mm512_loadu_ps(pc + 1088)
-                @inline(__always) func token(_ at: UnsafeRawPointer, _ ab: inout __m512, _ cd: inout __m512) {
+                @inline(__always) func token(_ j: Int, _ at: UnsafeRawPointer, _ ab: inout __m512, _ cd: inout __m512) {
                     let yb = at + b * 292
                     let bsums = bcast256(yb + 260)
-                    let yd = _mm512_set1_ps(yb.loadUnaligned(as: Float.self))
+                    let ydf = yb.loadUnaligned(as: Float.self)
+                    let yd = _mm512_set1_ps(ydf)
+                    if tiled {
+                        let iab = unsafeBitCast(q6PanelInts(pb, yb, bsums), to: SIMD16<Int32>.self)
+                        let icd = unsafeBitCast(q6PanelInts(pc, yb, bsums), to: SIMD16<Int32>.self)
+                        let sums = SIMD4<Int32>(iab.lowHalf.wrappedSum(), iab.highHalf.wrappedSum(),
+                                                icd.lowHalf.wrappedSum(), icd.highHalf.wrappedSum())
+                        let ds = SIMD4<Float>(pb.load(fromByteOffset: 1088, as: Float.self),
+                                              pb.load(fromByteOffset: 1120, as: Float.self),
+                                              pc.load(fromByteOffset: 1088, as: Float.self),
+                                              pc.load(fromByteOffset: 1120, as: Float.self))
+                        for i in 0..<4 {
+                            tacc[4 * j + i] = tacc[4 * j + i].addingProduct(Float(sums[i]) * ds[i], ydf)
+                        }
+                        return
+                    }
                     ab = _mm512_fmadd_ps(_mm512_mul_ps(dAB, yd), _mm512_cvtepi32_ps(q6PanelInts(pb, yb, bsums)), ab)
                     cd = _mm512_fmadd_ps(_mm512_mul_ps(dCD, yd), _mm512_cvtepi32_ps(q6PanelInts(pc, yb, bsums)), cd)
                 }
-                token(a0, &ab0, &cd0); token(a1, &ab1, &cd1); token(a2, &ab2, &cd2); token(a3, &ab3, &cd3)
+                token(0, a0, &ab0, &cd0); token(1, a1, &ab1, &cd1); token(2, a2, &ab2, &cd2); token(3, a3, &ab3, &cd3)
             }
             @inline(__always) func put(_ j: Int, _ ab: __m512, _ cd: __m512) {
                 guard t0 + j < nTokens else { return }
                 let abv = unsafeBitCast(ab, to: SIMD16<Float>.self), cdv = unsafeBitCast(cd, to: SIMD16<Float>.self)
                 let row = y + (t0 + j) * yStride + r0
-                row[0] = hsum8(abv.lowHalf)
-                if r0 + 1 < rowEnd { row[1] = hsum8(abv.highHalf) }
-                if r0 + 2 < rowEnd { row[2] = hsum8(cdv.lowHalf) }
-                if r0 + 3 < rowEnd { row[3] = hsum8(cdv.highHalf) }
+                let v = tiled ? SIMD4<Float>(tacc[4 * j], tacc[4 * j + 1], tacc[4 * j + 2], tacc[4 * j + 3])
+                    : SIMD4<Float>(hsum8(abv.lowHalf), hsum8(abv.highHalf), hsum8(cdv.lowHalf), hsum8(cdv.highHalf))
+                row[0] = v[0]
+                if r0 + 1 < rowEnd { row[1] = v[1] }
+                if r0 + 2 < rowEnd { row[2] = v[2] }
+                if r0 + 3 < rowEnd { row[3] = v[3] }
             }
             put(0, ab0, cd0); put(1, ab1, cd1); put(2, ab2, cd2); put(3, ab3, cd3)
             t0 += 4

@@ -37,6 +37,30 @@ public struct Batch: Sendable {
     }
 }
 
+extension Batch {
+    /// The pieces llama.cpp evaluates an `count`-token prompt in. ggml's K-quant matmuls choose their float
+    /// arithmetic by the number of rows they get (ExactQ4K.swift), so giving the model the same pieces gives the
+    /// same bits. llama-server (tools/server/server-context.cpp, `update_slots`) fills batches of at most
+    /// n_batch = 2048 tokens and, for models with sliding-window attention (to place context checkpoints), also
+    /// ends a batch where 4 + n_ubatch or 4 prompt tokens remain; `llama_decode` then runs each batch in ubatches
+    /// of n_ubatch = 512 tokens.
+    public static func promptPieces(count n: Int, slidingWindow: Bool) -> [Range<Int>] {
+        let nBatch = 2048, nUbatch = 512
+        var pieces: [Range<Int>] = []
+        var start = 0
+        while start < n {
+            var end = start
+            while end < n && end - start < nBatch {
+                end += 1
+                if slidingWindow && (n - end == min(nBatch, 4 + nUbatch) || n - end == min(nBatch, 4)) { break }
+            }
+            for u in stride(from: start, to: end, by: nUbatch) { pieces.append(u..<min(u + nUbatch, end)) }
+            start = end
+        }
+        return pieces
+    }
+}
+
 /// Logits for the batch entries that asked for them, in batch order: row `i` belongs to the i-th such entry.
 public struct Logits: Sendable {
     public let vocabSize: Int

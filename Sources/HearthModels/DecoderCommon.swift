@@ -12,14 +12,29 @@ func validate(_ batch: Batch, vocabSize: Int) throws {
     }
 }
 
-/// Final norm and output projection for the batch entries that want logits only.
+/// Moves the rows of `x` (`width` floats each) of the batch entries that want logits to the front, in order, and
+/// returns how many there are. llama.cpp does this in the last layer right after the attention
+/// (`inp_out_ids`, src/models/*.cpp), so the last FFN multiplies only those rows; since ggml's K-quant matmuls
+/// pick their kernel (and so their float arithmetic) from the row count, Hearth must do the same to give the same
+/// bits.
+func keepLogitRows(_ batch: Batch, _ x: UnsafeMutablePointer<Float>, width: Int) -> Int {
+    var j = 0
+    for (i, wants) in batch.wantsLogits.enumerated() where wants {
+        if i != j { (x + j * width).update(from: x + i * width, count: width) }
+        j += 1
+    }
+    return j
+}
+
+/// Final norm and output projection for the batch entries that want logits only; `x` holds only their rows, in
+/// order, after `keepLogitRows`.
 func finalLogits(batch: Batch, x: UnsafeMutablePointer<Float>, xn: UnsafeMutablePointer<Float>,
                  outputNorm: UnsafePointer<Float>, output: TensorView, bias: UnsafePointer<Float>? = nil,
                  eps: Float, vocabSize: Int, pool: ThreadPool) -> Logits {
     let e = output.columns
     let rows = batch.wantsLogits.indices.filter { batch.wantsLogits[$0] }
-    for (j, i) in rows.enumerated() {
-        Ops.rmsNorm(x + i * e, outputNorm, xn + j * e, n: e, rows: 1, eps: eps)
+    for j in rows.indices {
+        Ops.rmsNorm(x + j * e, outputNorm, xn + j * e, n: e, rows: 1, eps: eps)
     }
     if batch.outputsHiddenStates {
         return Logits(vocabSize: e, values: Array(UnsafeBufferPointer(start: xn, count: rows.count * e)), batchIndices: rows)

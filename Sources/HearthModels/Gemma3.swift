@@ -24,6 +24,7 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
     let ropeBaseGlobal: Float
     let ropeBaseLocal: Float
     let window: Int
+    public var hasSlidingWindow: Bool { window > 0 }
     let eps: Float
     let ffnSize: Int
     let softcap: Float
@@ -143,18 +144,20 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
             dump("attn_out-\(li)", tmp, n * e)
             Ops.rmsNorm(tmp, l.postAttnNorm, tmp, n: e, rows: n, eps: eps)
             Ops.add(x, tmp, n * e)
+            // The last layer's FFN runs on the rows that want logits only (see keepLogitRows).
+            let nf = li == layers.count - 1 ? keepLogitRows(batch, x, width: e) : n
 
-            Ops.rmsNorm(x, l.ffnNorm, xn, n: e, rows: n, eps: eps)
-            matmul(l.gate, xn, nTokens: n, gate, pool: pool)
-            matmul(l.up, xn, nTokens: n, up, pool: pool)
-            dump("ffn_gate-\(li)", gate, n * ffnSize); dump("ffn_up-\(li)", up, n * ffnSize)
-            Ops.geglu(gate, up, n * ffnSize)
-            dump("ffn_geglu-\(li)", gate, n * ffnSize)
-            matmul(l.down, gate, nTokens: n, tmp, pool: pool)
-            dump("ffn_out-\(li)", tmp, n * e)
-            Ops.rmsNorm(tmp, l.postFFNNorm, tmp, n: e, rows: n, eps: eps)
-            Ops.add(x, tmp, n * e)
-            dump("l_out-\(li)", x, n * e)
+            Ops.rmsNorm(x, l.ffnNorm, xn, n: e, rows: nf, eps: eps)
+            matmul(l.gate, xn, nTokens: nf, gate, pool: pool)
+            matmul(l.up, xn, nTokens: nf, up, pool: pool)
+            dump("ffn_gate-\(li)", gate, nf * ffnSize); dump("ffn_up-\(li)", up, nf * ffnSize)
+            Ops.geglu(gate, up, nf * ffnSize)
+            dump("ffn_geglu-\(li)", gate, nf * ffnSize)
+            matmul(l.down, gate, nTokens: nf, tmp, pool: pool)
+            dump("ffn_out-\(li)", tmp, nf * e)
+            Ops.rmsNorm(tmp, l.postFFNNorm, tmp, n: e, rows: nf, eps: eps)
+            Ops.add(x, tmp, nf * e)
+            dump("l_out-\(li)", x, nf * e)
         }
         var logits = finalLogits(batch: batch, x: x, xn: xn, outputNorm: outputNorm, output: output, eps: eps,
                                  vocabSize: info.vocabSize, pool: pool)

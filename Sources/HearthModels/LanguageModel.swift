@@ -44,6 +44,12 @@ public protocol LanguageModel: AnyObject, Sendable {
     /// A KV cache laid out for this model.
     func makeCache(capacity: Int) -> KVCache
     func forward(_ batch: Batch, cache: KVCache) throws -> Logits
+    /// Whether some layers attend over a sliding window only (llama.cpp's `n_swa > 0`).
+    var hasSlidingWindow: Bool { get }
+}
+
+extension LanguageModel {
+    public var hasSlidingWindow: Bool { false }
 }
 
 /// Maps `general.architecture` to a loader. Adding an architecture = one file + one line here.

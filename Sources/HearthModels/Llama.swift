@@ -165,18 +165,20 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
             matmul(l.wo, att, nTokens: n, tmp, pool: pool)
             dump("attn_out-\(li)", tmp, n * e)
             Ops.add(x, tmp, n * e)
-            dump("ffn_inp-\(li)", x, n * e)
+            // The last layer's FFN runs on the rows that want logits only (see keepLogitRows).
+            let nf = li == layers.count - 1 ? keepLogitRows(batch, x, width: e) : n
+            dump("ffn_inp-\(li)", x, nf * e)
 
-            Ops.rmsNorm(x, l.ffnNorm, xn, n: e, rows: n, eps: eps)
-            matmul(l.gate, xn, nTokens: n, gate, pool: pool)
-            matmul(l.up, xn, nTokens: n, up, pool: pool)
-            dump("ffn_gate-\(li)", gate, n * ffnSize); dump("ffn_up-\(li)", up, n * ffnSize)
-            Ops.swiglu(gate, up, n * ffnSize)
-            dump("ffn_swiglu-\(li)", gate, n * ffnSize)
-            matmul(l.down, gate, nTokens: n, tmp, pool: pool)
-            dump("ffn_out-\(li)", tmp, n * e)
-            Ops.add(x, tmp, n * e)
-            dump("l_out-\(li)", x, n * e)
+            Ops.rmsNorm(x, l.ffnNorm, xn, n: e, rows: nf, eps: eps)
+            matmul(l.gate, xn, nTokens: nf, gate, pool: pool)
+            matmul(l.up, xn, nTokens: nf, up, pool: pool)
+            dump("ffn_gate-\(li)", gate, nf * ffnSize); dump("ffn_up-\(li)", up, nf * ffnSize)
+            Ops.swiglu(gate, up, nf * ffnSize)
+            dump("ffn_swiglu-\(li)", gate, nf * ffnSize)
+            matmul(l.down, gate, nTokens: nf, tmp, pool: pool)
+            dump("ffn_out-\(li)", tmp, nf * e)
+            Ops.add(x, tmp, nf * e)
+            dump("l_out-\(li)", x, nf * e)
         }
         return finalLogits(batch: batch, x: x, xn: xn, outputNorm: outputNorm, output: output, bias: outputBias,
                            eps: eps, vocabSize: info.vocabSize, pool: pool)

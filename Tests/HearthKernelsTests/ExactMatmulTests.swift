@@ -3,7 +3,7 @@ import HearthTensors
 import XCTest
 
 /// The Q4_1/Q8_0/Q5_0/Q6_K matmul reproduces ggml's x86 arithmetic bit for bit on every kernel path: the AVX-512 version
-/// must give exactly the bits of the portable `ExactKernels.dot`, for decode (1 token), odd and paired tokens,
+/// must give exactly the bits of the portable `ExactKernels.dot` (Q6_K from 8 tokens: `dotKQuantTiled`), for decode (1 token), odd and paired tokens,
 /// odd row counts and both thread counts.
 final class ExactMatmulTests: XCTestCase {
     func testEveryPathGivesTheSameBits() throws {
@@ -26,7 +26,7 @@ final class ExactMatmulTests: XCTestCase {
                     }
                 }
             }
-            for tokens in [1, 2, 3, 5, 8] {
+            for tokens in [1, 2, 3, 5, 8, 9] {
                 let x = (0..<(tokens * k)).map { i in Float.random(in: -2...2, using: &rng) * (i % 61 == 0 ? 30 : 1) }
                 let aType = try XCTUnwrap(ExactKernels.activationType(for: type))
                 let aRow = k / aType.blockSize * aType.blockBytes
@@ -41,8 +41,10 @@ final class ExactMatmulTests: XCTestCase {
                     acts.withUnsafeBytes { a in
                         for t in 0..<tokens {
                             for r in 0..<rows {
-                                expected[t * rows + r] = ExactKernels.dot(type, k, w.baseAddress! + r * rowBytes,
-                                                                          a.baseAddress! + t * aRow)
+                                let wr = w.baseAddress! + r * rowBytes, at = a.baseAddress! + t * aRow
+                                // From 8 tokens on, ggml's tiled K-quant matmul takes Q6_K (ExactQ4K.swift).
+                                expected[t * rows + r] = type == .q6_K && ExactKernels.usesTiledKQuant(nTokens: tokens)
+                                    ? ExactKernels.dotKQuantTiled(type, k, wr, at) : ExactKernels.dot(type, k, wr, at)
                             }
                         }
                     }

@@ -1,0 +1,249 @@
+import _Builtin_intrinsics.intel
+import HearthTensors
+
+/// AVX-512 versions of `ExactKernels.dotQ4_K` (HearthKernels/ExactQ4K.swift): ggml's repacked x86 Q4_K kernels
+/// (`ggml_gemv_q4_K_8x8_q8_K`, `ggml_gemm_q4_K_8x8_q8_K`). Their integer sums (sub-block dots times 6-bit scales,
+/// bsums times mins) are exact, so any order gives the same int32; what must match is where the float FMAs fall:
+/// once per 256-block for GEMV tokens, once per pair of 32-element sub-blocks for GEMM tokens.
+
+/// The Q8_K activation row of one token rearranged for `avx512ExactGemvQ4K`: per 256-block four 64-byte groups
+/// [sub-block 0 | 2], [1 | 3], [4 | 6], [5 | 7] (matching the low/high nibbles of the block's two 64-byte halves),
+/// then the eight sub-block quant sums as Int32 and d. `dst` holds `k/256 · avx512Q4KActBytesPerBlock` bytes.
+public let avx512Q4KActBytesPerBlock = 256 + 32 + 4 + 28
+
+public func avx512PrepareQ4KActivation(_ act: UnsafeRawPointer, k: Int, _ dst: UnsafeMutableRawPointer) {
+    for b in 0..<(k / 256) {
+        let y = act + b * 292, o = dst + b * avx512Q4KActBytesPerBlock
+        for (g, (s0, s1)) in [(0, 2), (1, 3), (4, 6), (5, 7)].enumerated() {
+            (o + 64 * g).copyMemory(from: y + 4 + 32 * s0, byteCount: 32)
+            (o + 64 * g + 32).copyMemory(from: y + 4 + 32 * s1, byteCount: 32)
+        }
+        for s in 0..<8 {
+            let v = Int32(y.loadUnaligned(fromByteOffset: 260 + 4 * s, as: Int16.self))
+                &+ Int32(y.loadUnaligned(fromByteOffset: 262 + 4 * s, as: Int16.self))
+            o.storeBytes(of: v, toByteOffset: 256 + 4 * s, as: Int32.self)
+        }
+        o.storeBytes(of: y.loadUnaligned(as: Float.self), toByteOffset: 288, as: Float.self)
+    }
+}
+
+/// The 8 scales and 8 mins of a Q4_K block (12 packed bytes at `p`) as two UInt64 of bytes (ggml's utmp).
+@inline(__always) private func q4KScalesMins(_ p: UnsafeRawPointer) -> (UInt64, UInt64) {
+    let u0 = p.loadUnaligned(as: UInt32.self), u1 = p.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
+    let u2 = p.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
+    let k1: UInt32 = 0x3f3f_3f3f, k2: UInt32 = 0x0f0f_0f0f, k3: UInt32 = 0x0303_0303
+    let t3 = ((u2 >> 4) & k2) | (((u1 >> 6) & k3) << 4)
+    let t1 = (u2 & k2) | (((u0 >> 6) & k3) << 4)
+    let scales = UInt64(u0 & k1) | UInt64(t1) << 32
+    let mins = UInt64(u1 & k1) | UInt64(t3) << 32
+    return (scales, mins)
+}
+
+/// `vpermw` index: int16 i gets element s0 (i < 16) or s1 (i ≥ 16).
+@inline(__always) private func pairIndex(_ s0: Int16, _ s1: Int16) -> __m512i {
+    var v = SIMD32<Int16>(repeating: s0)
+    for i in 16..<32 { v[i] = s1 }
+    return unsafeBitCast(v, to: __m512i.self)
+}
+
+/// One token (`actR`: prepared by `avx512PrepareQ4KActivation`) against Q4_K rows rowStart..<rowEnd with the
+/// GEMV arithmetic: per block isum = Σ sc·dot, imin = Σ m·bs; acc = fma(Float(isum), d·d_t, acc),
+/// accm = fma(Float(imin), dmin·d_t, accm); y[r] = acc − accm.
+public func avx512ExactGemvQ4K(w: UnsafeRawPointer, rowBytes: Int, k: Int, rowStart: Int, rowEnd: Int,
+                               actR: UnsafeRawPointer, y: UnsafeMutablePointer<Float>) {
+    let nb = k / 256
+    let i02 = pairIndex(0, 2), i13 = pairIndex(1, 3), i46 = pairIndex(4, 6), i57 = pairIndex(5, 7)
+    let m4 = _mm512_set1_epi8(0x0F)
+    for r in rowStart..<rowEnd {
+        let row = w + r * rowBytes
+        var acc: Float = 0, accm: Float = 0
+        for b in 0..<nb {
+            let x = row + b * 144, a = actR + b * avx512Q4KActBytesPerBlock
+            let (sc8, mn8) = q4KScalesMins(x + 4)
+            let sc16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(Int64(bitPattern: sc8))))
+            let l0 = _mm512_loadu_si512(x + 16), l1 = _mm512_loadu_si512(x + 80)
+            var s = _mm512_setzero_si512()
+            s = _mm512_dpwssd_epi32(s, _mm512_maddubs_epi16(_mm512_and_si512(l0, m4), _mm512_loadu_si512(a)),
+                                    _mm512_permutexvar_epi16(i02, sc16))
+            s = _mm512_dpwssd_epi32(s, _mm512_maddubs_epi16(_mm512_and_si512(_mm512_srli_epi16(l0, 4), m4),
+                                                            _mm512_loadu_si512(a + 64)),
+                                    _mm512_permutexvar_epi16(i13, sc16))
+            s = _mm512_dpwssd_epi32(s, _mm512_maddubs_epi16(_mm512_and_si512(l1, m4), _mm512_loadu_si512(a + 128)),
+                                    _mm512_permutexvar_epi16(i46, sc16))
+            s = _mm512_dpwssd_epi32(s, _mm512_maddubs_epi16(_mm512_and_si512(_mm512_srli_epi16(l1, 4), m4),
+                                                            _mm512_loadu_si512(a + 192)),
+                                    _mm512_permutexvar_epi16(i57, sc16))
+            let isum = _mm512_reduce_add_epi32(s)
+            var imin: Int32 = 0
+            for j in 0..<8 {
+                imin &+= Int32(truncatingIfNeeded: (mn8 >> (8 * UInt64(j))) & 0xFF)
+                    &* a.loadUnaligned(fromByteOffset: 256 + 4 * j, as: Int32.self)
+            }
+            let da = a.loadUnaligned(fromByteOffset: 288, as: Float.self)
+            acc = acc.addingProduct(Float(isum), Float(x.loadUnaligned(as: Float16.self)) * da)
+            accm = accm.addingProduct(Float(imin), Float(x.loadUnaligned(fromByteOffset: 2, as: Float16.self)) * da)
+        }
+        y[r] = acc - accm
+    }
+}
+
+// MARK: - Prefill: 16 rows a panel, one token at a time
+
+/// Panel bytes per 256 columns: quants [sub-block 8][chunk 8][row 16][4 bytes] (4096), scales and mins
+/// [sub-block 8][row 16] Int32 (2 × 512), d and dmin [row 16] (2 × 64).
+public let avx512Q4KPanelBytesPerBlock = 4096 + 1024 + 128
+
+/// Decodes rows r0..<r0+16 (rows past `rowEnd` repeat the last one) into `panel`.
+private func fillPanelQ4K(w: UnsafeRawPointer, rowBytes: Int, r0: Int, rowEnd: Int, nb: Int,
+                          panel: UnsafeMutableRawPointer) {
+    let m4 = _mm256_set1_epi8(0x0F)
+    for j in 0..<16 {
+        let row = w + min(r0 + j, rowEnd - 1) * rowBytes
+        for b in 0..<nb {
+            let x = row + b * 144, pb = panel + b * avx512Q4KPanelBytesPerBlock
+            for p in 0..<4 {
+                let raw = _mm256_loadu_si256((x + 16 + 32 * p).assumingMemoryBound(to: __m256i_u.self))
+                let lo = unsafeBitCast(_mm256_and_si256(raw, m4), to: SIMD8<UInt32>.self)
+                let hi = unsafeBitCast(_mm256_and_si256(_mm256_srli_epi16(raw, 4), m4), to: SIMD8<UInt32>.self)
+                for c in 0..<8 {
+                    pb.storeBytes(of: lo[c], toByteOffset: ((2 * p) * 8 + c) * 64 + 4 * j, as: UInt32.self)
+                    pb.storeBytes(of: hi[c], toByteOffset: ((2 * p + 1) * 8 + c) * 64 + 4 * j, as: UInt32.self)
+                }
+            }
+            let (sc8, mn8) = q4KScalesMins(x + 4)
+            for s in 0..<8 {
+                pb.storeBytes(of: Int32(truncatingIfNeeded: (sc8 >> (8 * UInt64(s))) & 0xFF),
+                              toByteOffset: 4096 + s * 64 + 4 * j, as: Int32.self)
+                pb.storeBytes(of: Int32(truncatingIfNeeded: (mn8 >> (8 * UInt64(s))) & 0xFF),
+                              toByteOffset: 4608 + s * 64 + 4 * j, as: Int32.self)
+            }
+            pb.storeBytes(of: Float(x.loadUnaligned(as: Float16.self)), toByteOffset: 5120 + 4 * j, as: Float.self)
+            pb.storeBytes(of: Float(x.loadUnaligned(fromByteOffset: 2, as: Float16.self)),
+                          toByteOffset: 5184 + 4 * j, as: Float.self)
+        }
+    }
+}
+
+/// Sub-block `s` dots of the 16 panel rows with token block `yb` (Q8_K), times the rows' scales.
+@inline(__always)
+private func scaledDots(_ pb: UnsafeRawPointer, _ yb: UnsafeRawPointer, _ s: Int) -> __m512i {
+    var dot = _mm512_setzero_si512()
+    let q = pb + s * 512, a = yb + 4 + 32 * s
+    for c in 0..<8 {
+        dot = _mm512_dpbusd_epi32(dot, _mm512_loadu_si512(q + 64 * c),
+                                  _mm512_set1_epi32(a.loadUnaligned(fromByteOffset: 4 * c, as: Int32.self)))
+    }
+    return _mm512_mullo_epi32(dot, _mm512_loadu_si512(pb + 4096 + 64 * s))
+}
+
+/// `scaledDots` for two tokens at once (each panel load serves both).
+@inline(__always)
+private func scaledDots2(_ pb: UnsafeRawPointer, _ ya: UnsafeRawPointer, _ yb: UnsafeRawPointer,
+                         _ s: Int) -> (__m512i, __m512i) {
+    var da = _mm512_setzero_si512(), db = _mm512_setzero_si512()
+    let q = pb + s * 512, a = ya + 4 + 32 * s, b = yb + 4 + 32 * s
+    for c in 0..<8 {
+        let w = _mm512_loadu_si512(q + 64 * c)
+        da = _mm512_dpbusd_epi32(da, w, _mm512_set1_epi32(a.loadUnaligned(fromByteOffset: 4 * c, as: Int32.self)))
+        db = _mm512_dpbusd_epi32(db, w, _mm512_set1_epi32(b.loadUnaligned(fromByteOffset: 4 * c, as: Int32.self)))
+    }
+    let sc = _mm512_loadu_si512(pb + 4096 + 64 * s)
+    return (_mm512_mullo_epi32(da, sc), _mm512_mullo_epi32(db, sc))
+}
+
+/// The 16 panel rows' GEMM- or GEMV-arithmetic results for tokens `ta` and `tb` (both on the same side of
+/// `gemmTokens`, which is a multiple of 4).
+@inline(__always)
+private func panelTokens2(_ panel: UnsafeRawPointer, nb: Int, _ ya: UnsafeRawPointer, _ yb: UnsafeRawPointer,
+                          gemm: Bool) -> (__m512, __m512) {
+    var accA = _mm512_setzero_ps(), accmA = _mm512_setzero_ps()
+    var accB = _mm512_setzero_ps(), accmB = _mm512_setzero_ps()
+    for b in 0..<nb {
+        let pb = panel + b * avx512Q4KPanelBytesPerBlock, a = ya + b * 292, c = yb + b * 292
+        let d = _mm512_loadu_ps(pb + 5120), dmin = _mm512_loadu_ps(pb + 5184)
+        let daA = _mm512_set1_ps(a.loadUnaligned(as: Float.self)), daB = _mm512_set1_ps(c.loadUnaligned(as: Float.self))
+        let ddA = _mm512_mul_ps(d, daA), dmA = _mm512_mul_ps(dmin, daA)
+        let ddB = _mm512_mul_ps(d, daB), dmB = _mm512_mul_ps(dmin, daB)
+        var isA = _mm512_setzero_si512(), imA = _mm512_setzero_si512()
+        var isB = _mm512_setzero_si512(), imB = _mm512_setzero_si512()
+        for s in 0..<8 {
+            let (xa, xb) = scaledDots2(pb, a, c, s)
+            isA = _mm512_add_epi32(isA, xa)
+            isB = _mm512_add_epi32(isB, xb)
+            let mins = _mm512_loadu_si512(pb + 4608 + 64 * s)
+            let bsA = Int32(a.loadUnaligned(fromByteOffset: 260 + 4 * s, as: Int16.self))
+                &+ Int32(a.loadUnaligned(fromByteOffset: 262 + 4 * s, as: Int16.self))
+            let bsB = Int32(c.loadUnaligned(fromByteOffset: 260 + 4 * s, as: Int16.self))
+                &+ Int32(c.loadUnaligned(fromByteOffset: 262 + 4 * s, as: Int16.self))
+            imA = _mm512_add_epi32(imA, _mm512_mullo_epi32(_mm512_set1_epi32(bsA), mins))
+            imB = _mm512_add_epi32(imB, _mm512_mullo_epi32(_mm512_set1_epi32(bsB), mins))
+            if gemm && s & 1 == 1 {
+                accA = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isA), ddA, accA)
+                accmA = _mm512_fmadd_ps(_mm512_cvtepi32_ps(imA), dmA, accmA)
+                accB = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isB), ddB, accB)
+                accmB = _mm512_fmadd_ps(_mm512_cvtepi32_ps(imB), dmB, accmB)
+                isA = _mm512_setzero_si512(); imA = _mm512_setzero_si512()
+                isB = _mm512_setzero_si512(); imB = _mm512_setzero_si512()
+            }
+        }
+        if !gemm {
+            accA = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isA), ddA, accA)
+            accmA = _mm512_fmadd_ps(_mm512_cvtepi32_ps(imA), dmA, accmA)
+            accB = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isB), ddB, accB)
+            accmB = _mm512_fmadd_ps(_mm512_cvtepi32_ps(imB), dmB, accmB)
+        }
+    }
+    return (_mm512_sub_ps(accA, accmA), _mm512_sub_ps(accB, accmB))
+}
+
+/// Q4_K rows rowStart..<rowEnd × tokens 0..<nTokens (`acts`: k/256 Q8_K blocks a token), 16 rows a panel;
+/// tokens below `gemmTokens` take ggml's GEMM arithmetic, the rest its GEMV arithmetic. `panel` holds
+/// `k/256 · avx512Q4KPanelBytesPerBlock` bytes.
+public func avx512ExactGemmQ4K(w: UnsafeRawPointer, rowBytes: Int, k: Int, rowStart: Int, rowEnd: Int,
+                               acts: UnsafeRawPointer, nTokens: Int, gemmTokens: Int,
+                               y: UnsafeMutablePointer<Float>, yStride: Int, panel: UnsafeMutableRawPointer) {
+    let nb = k / 256, aRow = nb * 292
+    var r0 = rowStart
+    while r0 < rowEnd {
+        fillPanelQ4K(w: w, rowBytes: rowBytes, r0: r0, rowEnd: rowEnd, nb: nb, panel: panel)
+        let mask = __mmask16(truncatingIfNeeded: (1 << min(16, rowEnd - r0)) - 1)
+        // Token pairs (an even t and t+1 are on the same side of gemmTokens), then an odd last token alone.
+        var t = 0
+        while t + 1 < nTokens {
+            let (ra, rb) = panelTokens2(panel, nb: nb, acts + t * aRow, acts + (t + 1) * aRow, gemm: t < gemmTokens)
+            _mm512_mask_storeu_ps(y + t * yStride + r0, mask, ra)
+            _mm512_mask_storeu_ps(y + (t + 1) * yStride + r0, mask, rb)
+            t += 2
+        }
+        for t in t..<nTokens {
+            let gemm = t < gemmTokens
+            var acc = _mm512_setzero_ps(), accm = _mm512_setzero_ps()
+            for b in 0..<nb {
+                let pb = UnsafeRawPointer(panel + b * avx512Q4KPanelBytesPerBlock), yb = acts + t * aRow + b * 292
+                let da = _mm512_set1_ps(yb.loadUnaligned(as: Float.self))
+                let dd = _mm512_mul_ps(_mm512_loadu_ps(pb + 5120), da)
+                let dm = _mm512_mul_ps(_mm512_loadu_ps(pb + 5184), da)
+                var isum = _mm512_setzero_si512(), imin = _mm512_setzero_si512()
+                for s in 0..<8 {
+                    isum = _mm512_add_epi32(isum, scaledDots(pb, yb, s))
+                    let bs = Int32(yb.loadUnaligned(fromByteOffset: 260 + 4 * s, as: Int16.self))
+                        &+ Int32(yb.loadUnaligned(fromByteOffset: 262 + 4 * s, as: Int16.self))
+                    imin = _mm512_add_epi32(imin, _mm512_mullo_epi32(_mm512_set1_epi32(bs),
+                                                                     _mm512_loadu_si512(pb + 4608 + 64 * s)))
+                    if gemm && s & 1 == 1 {
+                        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), dd, acc)
+                        accm = _mm512_fmadd_ps(_mm512_cvtepi32_ps(imin), dm, accm)
+                        isum = _mm512_setzero_si512()
+                        imin = _mm512_setzero_si512()
+                    }
+                }
+                if !gemm {
+                    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), dd, acc)
+                    accm = _mm512_fmadd_ps(_mm512_cvtepi32_ps(imin), dm, accm)
+                }
+            }
+            _mm512_mask_storeu_ps(y + t * yStride + r0, mask, _mm512_sub_ps(acc, accm))
+        }
+        r0 += 16
+    }
+}
