@@ -6,9 +6,18 @@ import HearthTensors
 /// multiplied alone (the GEMV path), in a small batch, or in a large one (the GEMM paths), on every kernel path and
 /// weight type. A scheduler that runs a request beside others relies on this to give the same tokens and
 /// log-probabilities as the request alone.
+///
+/// Q4_K and Q6_K are the exception, on purpose: to give llama.cpp's exact tokens they follow ggml's x86 kernels,
+/// whose arithmetic depends on the batch (Q4_K: repacked GEMM for whole groups of 4 tokens, GEMV for the rest;
+/// Q6_K: a tiled kernel from 8 tokens). Making those invariant needs the row grouping to follow each sequence's own
+/// tokens (a decode token is always a GEMV row), which is not done yet.
 final class BatchInvarianceTests: XCTestCase {
+    static let batchDependentForFidelity: Set<GGMLType> = [.q4_K, .q6_K]
+
     func testMatmulRowsDoNotDependOnTheBatch() {
-        let types = MatmulTests.quantTypes + MatmulTests.floatTypes
+        let types = (MatmulTests.quantTypes + MatmulTests.floatTypes).filter {
+            !Self.batchDependentForFidelity.contains($0)
+        }
         let pool = ThreadPool(threads: 2)
         let k = 512, rows = 40, total = 33
         var failures: [String] = []
