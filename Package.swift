@@ -30,7 +30,8 @@ let package = Package(
                 swiftSettings: kernelFlags),
         .target(name: "HearthTokenizers", dependencies: ["HearthFormats"]),
         .target(name: "HearthModels", dependencies: ["HearthKernels", "HearthFormats"]),
-        .target(name: "HearthEngine", dependencies: ["HearthModels", "HearthTokenizers"]),
+        .target(name: "HearthGrammar"),
+        .target(name: "HearthEngine", dependencies: ["HearthModels", "HearthTokenizers", "HearthGrammar"]),
         .target(name: "Hearth", dependencies: ["HearthEngine"]),
         .executableTarget(name: "hearth", dependencies: [
             "Hearth", .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -41,5 +42,6 @@ let package = Package(
         .testTarget(name: "HearthTokenizersTests", dependencies: ["HearthTokenizers"]),
         .testTarget(name: "HearthModelsTests", dependencies: ["HearthEngine"]),
         .testTarget(name: "HearthCLITests", dependencies: []),
+        .testTarget(name: "HearthGrammarTests", dependencies: ["HearthGrammar"]),
     ]
 )
