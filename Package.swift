@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "HearthModels", dependencies: ["HearthKernels", "HearthFormats"]),
         .target(name: "HearthGrammar"),
         .target(name: "HearthEngine", dependencies: ["HearthModels", "HearthTokenizers", "HearthGrammar"]),
-        .target(name: "Hearth", dependencies: ["HearthEngine"]),
+        .target(name: "Hearth", dependencies: ["HearthEngine", "HearthGrammar"]),
         .executableTarget(name: "hearth", dependencies: [
             "Hearth", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -40,7 +40,7 @@ let package = Package(
         .testTarget(name: "HearthKernelsTests", dependencies: ["HearthKernels", "HearthFormats"],
                     resources: [.copy("Vectors")]),
         .testTarget(name: "HearthTokenizersTests", dependencies: ["HearthTokenizers"]),
-        .testTarget(name: "HearthModelsTests", dependencies: ["HearthEngine"]),
+        .testTarget(name: "HearthModelsTests", dependencies: ["HearthEngine", "HearthGrammar"]),
         .testTarget(name: "HearthCLITests", dependencies: []),
         .testTarget(name: "HearthGrammarTests", dependencies: ["HearthGrammar"]),
     ]

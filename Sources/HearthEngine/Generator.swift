@@ -1,4 +1,5 @@
 import Foundation
+import HearthGrammar
 import HearthModels
 import HearthTokenizers
 
@@ -11,6 +12,8 @@ public struct GenerateOptions: Sendable {
     public var topLogprobs: Int = 0
     /// Whether to compute log-probabilities at all (costs one pass over the vocabulary per token).
     public var logprobs: Bool = false
+    /// Constrains the output to this grammar (GBNF, or a JSON Schema compiled by `JSONSchemaGrammar`).
+    public var grammar: Grammar? = nil
 
     public init() {}
 }
@@ -51,6 +54,23 @@ public final class Generator {
         cache = loaded.model.makeCache(capacity: contextSize)
     }
 
+    /// The last grammar's matcher: reused (reset) when the next generation has the same grammar, keeping its
+    /// memo tables and mask cache warm.
+    private var grammarMatcher: GrammarMatcher?
+
+    private func constraint(for grammar: Grammar?) -> GrammarConstraint? {
+        guard let grammar else { return nil }
+        let matcher: GrammarMatcher
+        if let m = grammarMatcher, m.grammar == grammar {
+            m.reset()
+            matcher = m
+        } else {
+            matcher = GrammarMatcher(grammar)
+            grammarMatcher = matcher
+        }
+        return GrammarConstraint(matcher: matcher, trie: loaded.tokenTrie, tokenizer: loaded.tokenizer)
+    }
+
     /// Forgets the cached tokens (the next prompt is computed whole).
     public func reset() {
         cache.clear()
@@ -72,6 +92,7 @@ public final class Generator {
         cachedTokens = Array(prompt[..<reuse])
         var stats = GenerationStats()
         var sampler = Sampler(options.sampling)
+        let constraint = constraint(for: options.grammar)
         var history = prompt
         var detok = tok.makeDetokenizer()
 
@@ -87,8 +108,9 @@ public final class Generator {
         stats.doneReason = "length"
         while stats.generatedTokens < limit {
             let row = logits.row(0)
-            let id = sampler.sample(row, history: history)
+            let id = try sampler.sample(row, history: history, constraint: constraint)
             if tok.isEndOfGeneration(id) { stats.doneReason = "stop"; break }
+            try constraint?.accept(id)
             var out = GeneratedToken(id: id, piece: tok.pieceText(id), text: detok.append(id), logprob: nil,
                                      topLogprobs: [])
             if options.logprobs || options.topLogprobs > 0 {
@@ -99,6 +121,8 @@ public final class Generator {
             stats.generatedTokens += 1
             history.append(id)
             guard try onToken(out) else { stats.doneReason = "stop"; break }
+            // A finished grammar allows only end-of-generation next: stop without computing that step.
+            if constraint?.mustEnd == true { stats.doneReason = "stop"; break }
             if stats.generatedTokens >= limit || position >= contextSize { break }
             logits = try model.forward(Batch.prompt([id], start: position), cache: cache)
             cachedTokens.append(id)

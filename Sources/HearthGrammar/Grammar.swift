@@ -3,7 +3,7 @@
 ///
 /// `elements[p]` is a character class index (≥ 0), `Grammar.end` (-1, the end of an alternative) or a rule
 /// reference (`-2 - rule`). `alternatives[r]` lists where each alternative of rule `r` starts.
-public struct Grammar: Sendable {
+public struct Grammar: Sendable, Equatable {
     public static let end: Int32 = -1
     public let classes: [CharClass]
     public let elements: [Int32]
