@@ -19,6 +19,15 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("min-p"), help: "Drop tokens below min-p × the top probability.") var minP: Float = 0.0
     @Option(name: .customLong("repeat-penalty"), help: "Penalty for recently seen tokens.") var repeatPenalty: Float = 1.1
     @Option(name: .customLong("repeat-last-n"), help: "How many recent tokens the penalty looks at.") var repeatLastN: Int = 64
+    @Option(name: .customLong("typical-p"), help: "Locally typical sampling threshold (1 = off).") var typicalP: Float = 1.0
+    @Option(name: .customLong("presence-penalty"), help: "Subtracted from the logit of tokens already in the window.") var presencePenalty: Float = 0
+    @Option(name: .customLong("frequency-penalty"), help: "Subtracted per occurrence in the window.") var frequencyPenalty: Float = 0
+    @Option(name: .customLong("logit-bias"), help: "TOKEN_ID:BIAS added to a token's logit (repeatable; -inf bans).") var logitBias: [String] = []
+    @Option(help: "Mirostat sampling: 0 = off, 1, or 2 (Mirostat 2.0).") var mirostat: Int = 0
+    @Option(name: .customLong("mirostat-tau"), help: "Mirostat target surprise.") var mirostatTau: Float = 5.0
+    @Option(name: .customLong("mirostat-eta"), help: "Mirostat learning rate.") var mirostatEta: Float = 0.1
+    @Option(help: "Constrain the output: `json` (any JSON object or array), or a JSON Schema file (or inline schema).") var format: String?
+    @Option(name: .customLong("grammar-file"), help: "Constrain the output to a GBNF grammar (llama.cpp syntax) read from this file.") var grammarFile: String?
     @Option(help: "Random seed (default: random).") var seed: UInt64?
     @Option(name: .customLong("num-predict"), help: "Tokens to generate (-1 = until end or full context).") var numPredict: Int = -1
     @Option(name: .customLong("ctx-size"), help: "Context window in tokens.") var ctxSize: Int = 4096
@@ -32,6 +41,11 @@ struct RunCommand: ParsableCommand {
         guard topLogprobs >= 0 && topLogprobs <= 100 else { throw ValidationError("--top-logprobs must be 0…100") }
         guard topP > 0 && topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]") }
         guard minP >= 0 && minP <= 1 else { throw ValidationError("--min-p must be in [0, 1]") }
+        guard typicalP > 0 && typicalP <= 1 else { throw ValidationError("--typical-p must be in (0, 1]") }
+        guard [0, 1, 2].contains(mirostat) else { throw ValidationError("--mirostat must be 0, 1 or 2") }
+        guard mirostatTau > 0, mirostatEta > 0 else { throw ValidationError("--mirostat-tau and --mirostat-eta must be positive") }
+        guard format == nil || grammarFile == nil else { throw ValidationError("use either --format or --grammar-file, not both") }
+        _ = try parsedLogitBias()
     }
 
     func run() throws {
@@ -48,7 +62,8 @@ struct RunCommand: ParsableCommand {
         let tokens = loaded.tokenize(text, addSpecial: true, parseSpecial: true)
         guard !tokens.isEmpty else { throw CLIError("the prompt is empty") }
 
-        let options = generateOptions()
+        var options = generateOptions()
+        options.grammar = try outputGrammar()
         let ctx = min(ctxSize, max(loaded.model.info.trainedContext, 1))
         let generator = Generator(loaded, contextSize: ctx)
         let start = Date()
@@ -106,17 +121,63 @@ struct RunCommand: ParsableCommand {
         options.sampling.repeatPenalty = repeatPenalty
         options.sampling.repeatLastN = repeatLastN
         options.sampling.seed = seed
+        options.sampling.typicalP = typicalP
+        options.sampling.presencePenalty = presencePenalty
+        options.sampling.frequencyPenalty = frequencyPenalty
+        options.sampling.logitBias = (try? parsedLogitBias()) ?? [:]
+        options.sampling.mirostat = mirostat
+        options.sampling.mirostatTau = mirostatTau
+        options.sampling.mirostatEta = mirostatEta
         options.numPredict = numPredict
         options.logprobs = json
         options.topLogprobs = topLogprobs
         return options
     }
 
+    /// `--logit-bias ID:BIAS` values (BIAS may be `-inf`).
+    func parsedLogitBias() throws -> [Int32: Float] {
+        var bias: [Int32: Float] = [:]
+        for item in logitBias {
+            let parts = item.split(separator: ":", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let id = Int32(parts[0]), id >= 0,
+                  let b = parts[1] == "-inf" ? -Float.infinity : Float(parts[1]), !b.isNaN else {
+                throw ValidationError("--logit-bias '\(item)': expected TOKEN_ID:BIAS, e.g. 1234:-5 or 1234:-inf")
+            }
+            bias[id] = b
+        }
+        return bias
+    }
+
+    /// The grammar `--format` or `--grammar-file` asks for (nil without either).
+    func outputGrammar() throws -> Grammar? {
+        do {
+            if let path = grammarFile {
+                return try Grammar(gbnf: try readTextFile(path, what: "--grammar-file"))
+            }
+            guard let format else { return nil }
+            if format == "json" { return try Grammar(gbnf: try JSONSchemaGrammar.anyJSON) }
+            let schema = format.hasPrefix("{") ? format : try readTextFile(format, what: "--format")
+            return try Grammar(gbnf: try JSONSchemaGrammar.gbnf(schema: schema))
+        } catch let e as GrammarError {
+            throw CLIError("\(grammarFile ?? format ?? ""): \(e)")
+        }
+    }
+
+    func readTextFile(_ path: String, what: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CLIError("\(what) \(path): no such file (expected `json`, a JSON Schema file or a GBNF file)")
+        }
+        guard let text = String(validating: data, as: UTF8.self) else { throw CLIError("\(what) \(path): not UTF-8 text") }
+        return text
+    }
+
     /// No prompt and a terminal on stdin: the interactive chat.
     func runInteractive() throws {
         let loaded = try modelOptions.load()
         let ctx = min(ctxSize, max(loaded.model.info.trainedContext, 1))
-        let setup = ChatSetup(name: modelOptions.model, options: generateOptions(), contextSize: ctx)
+        var options = generateOptions()
+        options.grammar = try outputGrammar()
+        let setup = ChatSetup(name: modelOptions.model, options: options, contextSize: ctx)
         InteractiveChat(loaded: loaded, setup: setup).run()
     }
 }
