@@ -35,6 +35,10 @@ public struct GenerationStats: Sendable {
     public var promptDuration: Double = 0
     public var generatedTokens = 0
     public var generateDuration: Double = 0
+    /// Seconds spent in the grammar (token checks, masks, matcher updates), part of `generateDuration`.
+    public var grammarDuration: Double = 0
+    /// Steps where the drawn token broke the grammar and the vocabulary mask was computed.
+    public var grammarMasks = 0
     /// "stop" (end-of-generation token) or "length" (limit or full context).
     public var doneReason = "stop"
 }
@@ -108,9 +112,18 @@ public final class Generator {
         stats.doneReason = "length"
         while stats.generatedTokens < limit {
             let row = logits.row(0)
-            let id = try sampler.sample(row, history: history, constraint: constraint)
+            let id: Int32
+            if let constraint {
+                let g0 = DispatchTime.now().uptimeNanoseconds
+                let masks = constraint.masksComputed
+                id = try sampler.sample(row, history: history, constraint: constraint)
+                try constraint.accept(id)
+                stats.grammarMasks += constraint.masksComputed - masks
+                stats.grammarDuration += Double(DispatchTime.now().uptimeNanoseconds - g0) * 1e-9
+            } else {
+                id = sampler.sample(row, history: history)
+            }
             if tok.isEndOfGeneration(id) { stats.doneReason = "stop"; break }
-            try constraint?.accept(id)
             var out = GeneratedToken(id: id, piece: tok.pieceText(id), text: detok.append(id), logprob: nil,
                                      topLogprobs: [])
             if options.logprobs || options.topLogprobs > 0 {

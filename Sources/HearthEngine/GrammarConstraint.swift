@@ -34,8 +34,12 @@ public final class GrammarConstraint {
         matcher.allows(token: id, piece: piece(id), isEnd: isEnd(id))
     }
 
+    /// How many times `mask` ran (the sampler's first draw was rejected).
+    public private(set) var masksComputed = 0
+
     /// Every token that may come next, as a bitset over ids.
     public func mask() throws -> [UInt64] {
+        masksComputed += 1
         let bits = matcher.allowedTokens(trie)
         if let failure = matcher.failure { throw EngineError.grammar("\(failure)") }
         return bits

@@ -109,6 +109,9 @@ struct RunCommand: ParsableCommand {
                 eval rate:            \(f(Double(stats.generatedTokens) / max(stats.generateDuration, 1e-9))) tokens/s
 
                 """)
+            if options.grammar != nil {
+                writeErr("grammar duration:     \(f(stats.grammarDuration * 1000))ms (\(f(100 * stats.grammarDuration / max(stats.generateDuration, 1e-9)))% of eval, \(stats.grammarMasks) vocabulary mask(s))\n")
+            }
         }
     }
 
