@@ -83,6 +83,28 @@ final class ConstrainedGenerationTests: XCTestCase {
         }
     }
 
+    /// On a real vocabulary (SmolLM2, 49,152 byte-level BPE tokens), the trie-walk mask equals per-token checks.
+    func testMaskOnARealVocabularyEqualsTokenChecks() throws {
+        let loaded = try load("SmolLM2-135M-Instruct.Q4_1.gguf")
+        let tok = loaded.tokenizer
+        let grammar = try Grammar(gbnf: try JSONSchemaGrammar.gbnf(schema: ConstrainedGenerationTests.personSchema))
+        let constraint = GrammarConstraint(grammar: grammar, loaded: loaded)
+        for prefix in ["", "{", "{\"name\": \"Ann", "{\"name\": \"Ann\", \"age\": 4", "{\"name\": \"Ann\", \"age\": 42, \"role\": \"dev"] {
+            constraint.matcher.reset()
+            XCTAssertTrue(constraint.matcher.accept(prefix))
+            let start = Date()
+            let mask = try constraint.mask()
+            let elapsed = Date().timeIntervalSince(start)
+            var allowed = 0
+            for id in 0..<Int32(tok.vocabSize) {
+                XCTAssertEqual(mask.allows(id), constraint.allows(id), "token \(id) \(tok.pieceText(id).debugDescription) after \(prefix)")
+                if mask.allows(id) { allowed += 1 }
+            }
+            print("mask after \(prefix.debugDescription): \(allowed) tokens allowed, \(String(format: "%.1f", elapsed * 1000)) ms")
+            XCTAssertGreaterThan(allowed, 0)
+        }
+    }
+
     func testFormatJSONGivesParseableJSONOnSmolLM() throws {
         let loaded = try load("SmolLM2-135M-Instruct.Q4_1.gguf")
         // A small array grammar keeps SmolLM2's answers short enough to finish.
