@@ -86,22 +86,23 @@ public final class GrammarMatcher {
     public func accept(_ text: String) -> Bool { accept(Array(text.utf8)) }
 
     private func advanced<C: Collection>(_ bytes: C) -> ([Int32], Partial)? where C.Element == UInt8 {
-        var cur = stacks, p = partial
-        var next: [Int32] = []
+        var buf = stacks, p = partial
+        var range = 0..<buf.count
         for b in bytes {
-            next.removeAll(keepingCapacity: true)
-            guard let np = step(cur[...], p, b, into: &next), !next.isEmpty else { return nil }
-            swap(&cur, &next)
+            guard let np = step(&buf, range, p, b), buf.count > range.upperBound else { return nil }
+            buf.removeSubrange(0..<range.upperBound)
+            range = 0..<buf.count
             p = np
         }
-        return (unique(cur), p)
+        return (unique(buf), p)
     }
 
     // MARK: the core step
 
-    /// Appends to `out` the stacks that survive byte `b` from `stacks` with pending `partial`; returns the new
-    /// pending partial character, or nil for a byte that is not valid UTF-8 here.
-    func step(_ stacks: ArraySlice<Int32>, _ partial: Partial, _ b: UInt8, into out: inout [Int32]) -> Partial? {
+    /// Appends to `buf` the stacks that survive byte `b` from the stacks in `buf[range]` with pending `partial`;
+    /// returns the new pending partial character, or nil for a byte that is not valid UTF-8 here. Reading and
+    /// appending go through one array (by index) so no copy is made.
+    func step(_ buf: inout [Int32], _ range: Range<Int>, _ partial: Partial, _ b: UInt8) -> Partial? {
         var p = partial
         var complete = false
         if p.remaining == 0 {
@@ -121,25 +122,27 @@ public final class GrammarMatcher {
             let c = p.value
             p = Partial()
             nextStamp()
-            let base = out.count
-            for s in stacks where s != GrammarMatcher.accept {
-                guard classes[Int(elements[Int(nodePos[Int(s)])])].matches(c) else { continue }
+            let base = buf.count
+            for i in range {
+                let s = buf[i]
+                guard s != GrammarMatcher.accept, classes[Int(elements[Int(nodePos[Int(s)])])].matches(c) else { continue }
                 let next = successors(s)
                 if seen.count < nodePos.count { seen += [UInt32](repeating: 0, count: nodePos.count - seen.count) }
                 for t in next where seen[Int(t)] != stamp {
                     seen[Int(t)] = stamp
-                    out.append(t)
+                    buf.append(t)
                 }
             }
-            if out.count - base > GrammarMatcher.maxStacks {
+            if buf.count - base > GrammarMatcher.maxStacks {
                 fail(.tooComplex("more than \(GrammarMatcher.maxStacks) parse stacks at once (an ambiguous grammar)"))
-                out.removeSubrange(base...)
+                buf.removeSubrange(base...)
             }
         } else {
             let shift = UInt32(6 * p.remaining)
             let lo = p.value << shift, hi = lo | ((1 << shift) - 1)
-            for s in stacks where s != GrammarMatcher.accept {
-                if classes[Int(elements[Int(nodePos[Int(s)])])].intersects(lo, hi) { out.append(s) }
+            for i in range {
+                let s = buf[i]
+                if s != GrammarMatcher.accept, classes[Int(elements[Int(nodePos[Int(s)])])].intersects(lo, hi) { buf.append(s) }
             }
         }
         return p

@@ -21,7 +21,7 @@ extension GrammarMatcher {
             let d = Int(trie.depths[i])
             let start = levelEnd[d - 1]
             arena.removeSubrange(start...)
-            let p = step(arena[levelStart[d - 1]..<start], levelPartial[d - 1], trie.bytes[i], into: &arena)
+            let p = step(&arena, levelStart[d - 1]..<start, levelPartial[d - 1], trie.bytes[i])
             if p == nil || arena.count == start {
                 i = Int(trie.skip[i])
                 continue
