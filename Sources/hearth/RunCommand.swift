@@ -49,13 +49,15 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
+        // A bad grammar or schema fails before the model loads.
+        let grammar = try outputGrammar()
         let text: String
         if let p = prompt {
             text = p
         } else if isatty(0) == 0 {
             text = readStdin()
         } else {
-            return try runInteractive()
+            return try runInteractive(grammar: grammar)
         }
         let loaded = try modelOptions.load()
         // Until chat templates exist, every prompt goes to the model raw.
@@ -63,7 +65,7 @@ struct RunCommand: ParsableCommand {
         guard !tokens.isEmpty else { throw CLIError("the prompt is empty") }
 
         var options = generateOptions()
-        options.grammar = try outputGrammar()
+        options.grammar = grammar
         let ctx = min(ctxSize, max(loaded.model.info.trainedContext, 1))
         let generator = Generator(loaded, contextSize: ctx)
         let start = Date()
@@ -162,7 +164,8 @@ struct RunCommand: ParsableCommand {
             let schema = format.hasPrefix("{") ? format : try readTextFile(format, what: "--format")
             return try Grammar(gbnf: try JSONSchemaGrammar.gbnf(schema: schema))
         } catch let e as GrammarError {
-            throw CLIError("\(grammarFile ?? format ?? ""): \(e)")
+            let source = grammarFile ?? (format.map { $0.hasPrefix("{") ? "--format" : $0 } ?? "")
+            throw CLIError("\(source): \(e)")
         }
     }
 
@@ -175,11 +178,11 @@ struct RunCommand: ParsableCommand {
     }
 
     /// No prompt and a terminal on stdin: the interactive chat.
-    func runInteractive() throws {
+    func runInteractive(grammar: Grammar?) throws {
         let loaded = try modelOptions.load()
         let ctx = min(ctxSize, max(loaded.model.info.trainedContext, 1))
         var options = generateOptions()
-        options.grammar = try outputGrammar()
+        options.grammar = grammar
         let setup = ChatSetup(name: modelOptions.model, options: options, contextSize: ctx)
         InteractiveChat(loaded: loaded, setup: setup).run()
     }
