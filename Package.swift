@@ -36,7 +36,8 @@ let package = Package(
                 swiftSettings: kernelFlags),
         .target(name: "HearthTokenizers", dependencies: ["HearthFormats"]),
         .target(name: "HearthModels", dependencies: ["HearthKernels", "HearthFormats"]),
-        .target(name: "HearthEngine", dependencies: ["HearthModels", "HearthTokenizers"]),
+        .target(name: "HearthGrammar"),
+        .target(name: "HearthEngine", dependencies: ["HearthModels", "HearthTokenizers", "HearthGrammar"]),
         // Jinja chat templates (Hugging Face's apply_chat_template semantics); no dependencies.
         .target(name: "HearthTemplates"),
         // The model store (blobs + manifests as Ollama lays them out), Modelfiles and pull.
@@ -53,7 +54,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
-        .target(name: "Hearth", dependencies: ["HearthEngine", "HearthTemplates"]),
+        .target(name: "Hearth", dependencies: ["HearthEngine", "HearthGrammar", "HearthTemplates"]),
         .executableTarget(name: "hearth", dependencies: [
             "Hearth", "HearthStore", "HearthServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -61,12 +62,13 @@ let package = Package(
         .testTarget(name: "HearthKernelsTests", dependencies: ["HearthKernels", "HearthFormats"],
                     resources: [.copy("Vectors")]),
         .testTarget(name: "HearthTokenizersTests", dependencies: ["HearthTokenizers"]),
-        .testTarget(name: "HearthModelsTests", dependencies: ["HearthEngine"]),
+        .testTarget(name: "HearthModelsTests", dependencies: ["HearthEngine", "HearthGrammar"]),
         .testTarget(name: "HearthStoreTests", dependencies: ["HearthStore"]),
         .testTarget(name: "HearthTemplatesTests", dependencies: ["HearthTemplates"],
                     exclude: ["jinja2-cases.json", "make-jinja2-cases.py", "jinja2-conversations.json",
                               "make-jinja2-conversations.py"]),
         .testTarget(name: "HearthEngineTests", dependencies: ["HearthEngine"]),
         .testTarget(name: "HearthCLITests", dependencies: ["HearthTemplates"]),
+        .testTarget(name: "HearthGrammarTests", dependencies: ["HearthGrammar"]),
     ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import HearthGrammar
 import HearthModels
 import HearthTokenizers
 
@@ -11,6 +12,8 @@ public struct GenerateOptions: Sendable {
     public var topLogprobs: Int = 0
     /// Whether to compute log-probabilities at all (costs one pass over the vocabulary per token).
     public var logprobs: Bool = false
+    /// Constrains the output to this grammar (GBNF, or a JSON Schema compiled by `JSONSchemaGrammar`).
+    public var grammar: Grammar? = nil
 
     public init() {}
 }
@@ -32,6 +35,10 @@ public struct GenerationStats: Sendable {
     public var promptDuration: Double = 0
     public var generatedTokens = 0
     public var generateDuration: Double = 0
+    /// Seconds spent in the grammar (token checks, masks, matcher updates), part of `generateDuration`.
+    public var grammarDuration: Double = 0
+    /// Steps where the drawn token broke the grammar and the vocabulary mask was computed.
+    public var grammarMasks = 0
     /// "stop" (end-of-generation token) or "length" (limit or full context).
     public var doneReason = "stop"
     /// Prompt tokens whose KV came from the prefix cache instead of being computed (scheduler only).
@@ -59,6 +66,23 @@ public final class Generator {
         cache = loaded.model.makeCache(capacity: contextSize)
     }
 
+    /// The last grammar's matcher: reused (reset) when the next generation has the same grammar, keeping its
+    /// memo tables and mask cache warm.
+    private var grammarMatcher: GrammarMatcher?
+
+    private func constraint(for grammar: Grammar?) -> GrammarConstraint? {
+        guard let grammar else { return nil }
+        let matcher: GrammarMatcher
+        if let m = grammarMatcher, m.grammar == grammar {
+            m.reset()
+            matcher = m
+        } else {
+            matcher = GrammarMatcher(grammar)
+            grammarMatcher = matcher
+        }
+        return GrammarConstraint(matcher: matcher, trie: loaded.tokenTrie, tokenizer: loaded.tokenizer)
+    }
+
     /// Forgets the cached tokens (the next prompt is computed whole).
     public func reset() {
         cache.clear()
@@ -80,6 +104,7 @@ public final class Generator {
         cachedTokens = Array(prompt[..<reuse])
         var stats = GenerationStats()
         var sampler = Sampler(options.sampling)
+        let constraint = constraint(for: options.grammar)
         var history = prompt
         var detok = tok.makeDetokenizer()
 
@@ -104,7 +129,17 @@ public final class Generator {
         stats.doneReason = "length"
         while stats.generatedTokens < limit {
             let row = logits.row(0)
-            let id = sampler.sample(row, history: history)
+            let id: Int32
+            if let constraint {
+                let g0 = DispatchTime.now().uptimeNanoseconds
+                let masks = constraint.masksComputed
+                id = try sampler.sample(row, history: history, constraint: constraint)
+                try constraint.accept(id)
+                stats.grammarMasks += constraint.masksComputed - masks
+                stats.grammarDuration += Double(DispatchTime.now().uptimeNanoseconds - g0) * 1e-9
+            } else {
+                id = sampler.sample(row, history: history)
+            }
             if tok.isEndOfGeneration(id) { stats.doneReason = "stop"; break }
             var out = GeneratedToken(id: id, piece: tok.pieceText(id), text: detok.append(id), logprob: nil,
                                      topLogprobs: [])
@@ -116,6 +151,8 @@ public final class Generator {
             stats.generatedTokens += 1
             history.append(id)
             guard try onToken(out) else { stats.doneReason = "stop"; break }
+            // A finished grammar allows only end-of-generation next: stop without computing that step.
+            if constraint?.mustEnd == true { stats.doneReason = "stop"; break }
             if stats.generatedTokens >= limit || position >= contextSize { break }
             logits = try model.forward(Batch.prompt([id], start: position), cache: cache)
             cachedTokens.append(id)

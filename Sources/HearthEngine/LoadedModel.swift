@@ -1,5 +1,6 @@
 import Foundation
 import HearthFormats
+import HearthGrammar
 import HearthKernels
 import HearthModels
 import HearthTensors
@@ -10,12 +11,15 @@ public enum EngineError: Error, CustomStringConvertible {
     case promptTooLong(tokens: Int, context: Int)
     case invalidOption(String)
     case fileNotFound(String)
+    /// A grammar or JSON Schema that cannot be used, or that no token can continue.
+    case grammar(String)
 
     public var description: String {
         switch self {
         case .promptTooLong(let t, let c): return "the prompt is \(t) tokens, longer than the context of \(c) tokens"
         case .invalidOption(let m): return m
         case .fileNotFound(let p): return "\(p): no such file"
+        case .grammar(let m): return m
         }
     }
 }
@@ -41,6 +45,20 @@ public final class LoadedModel: @unchecked Sendable {
         model = try ModelRegistry.load(file, pool: pool)
         tokenizer = try makeTokenizer(metadata: { [file] in file.metadata($0) })
         loadDuration = Date().timeIntervalSince(start)
+    }
+
+    private let trieLock = NSLock()
+    private var trie: TokenTrie?
+
+    /// The vocabulary as a prefix tree of token bytes, for grammar masks (built on first use, then kept).
+    public var tokenTrie: TokenTrie {
+        trieLock.lock()
+        defer { trieLock.unlock() }
+        if let trie { return trie }
+        let t = TokenTrie(pieces: (0..<tokenizer.vocabSize).map { tokenizer.piece(Int32($0)) },
+                          endTokens: Array(tokenizer.endOfGenerationIds))
+        trie = t
+        return t
     }
 
     /// Whether the model wants BOS before a prompt (`tokenizer.ggml.add_bos_token`).

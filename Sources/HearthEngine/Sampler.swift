@@ -1,13 +1,28 @@
 import Foundation
 
-/// Sampling settings, with Ollama's defaults (ollama/api/types.go `DefaultOptions`).
+/// Sampling settings, with Ollama's defaults (ollama/api/types.go `DefaultOptions`; mirostat tau/eta and
+/// typical_p as llama.cpp's common/common.h).
 public struct SamplingOptions: Sendable, Equatable {
     public var temperature: Float = 0.8
     public var topK: Int = 40
     public var topP: Float = 0.9
     public var minP: Float = 0.0
+    /// Locally typical sampling (Meister et al. 2022); 1 = off.
+    public var typicalP: Float = 1.0
     public var repeatPenalty: Float = 1.1
+    /// How many recent tokens the penalties look at (0 = none, -1 = all of the history).
     public var repeatLastN: Int = 64
+    /// Subtracted once from the logit of every token present in the window (OpenAI `presence_penalty`).
+    public var presencePenalty: Float = 0.0
+    /// Subtracted per occurrence in the window (OpenAI `frequency_penalty`).
+    public var frequencyPenalty: Float = 0.0
+    /// Added to a token's logit before anything else (OpenAI `logit_bias`; -inf bans the token).
+    public var logitBias: [Int32: Float] = [:]
+    /// 0 = off, 1 = Mirostat (Basu et al. 2021), 2 = Mirostat 2.0: replace the top-k…min-p chain.
+    public var mirostat: Int = 0
+    /// Mirostat target surprise (bits) and learning rate.
+    public var mirostatTau: Float = 5.0
+    public var mirostatEta: Float = 0.1
     /// nil = a random seed.
     public var seed: UInt64? = nil
 
@@ -40,59 +55,156 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
     }
 }
 
-/// The sampler chain, in llama.cpp's default order: repeat penalty → top-k → top-p → min-p → temperature →
-/// draw. Temperature 0 is greedy: the arg-max of the raw logits, as Ollama's sampler does (no penalties), so
-/// the same file and prompt give llama.cpp's greedy tokens.
+/// The sampler chain, in llama.cpp's default order (common/sampling.cpp `common_sampler_init`, stages as
+/// src/llama-sampler.cpp): logit bias → penalties (repeat, frequency, presence) → top-k → typical-p → top-p →
+/// min-p → temperature → draw; with mirostat on: logit bias → temperature → mirostat (1 or 2).
+///
+/// Temperature 0 is greedy: the arg-max of the raw logits (plus logit bias and the grammar mask), without
+/// penalties, as Ollama's sampler does, so the same file and prompt give llama.cpp's greedy tokens.
+///
+/// A grammar constraint is applied the way llama.cpp's `common_sampler_sample` does: draw from the unmasked chain,
+/// keep the token if the grammar accepts it, otherwise mask every token the grammar rejects and run the chain again.
+/// Most steps then cost one token check instead of a vocabulary-wide mask.
 public struct Sampler: Sendable {
     public let options: SamplingOptions
     private var rng: SeededRandom
+    /// Mirostat's running maximum surprise, starting at 2·tau.
+    public private(set) var mu: Float
 
     public init(_ options: SamplingOptions) {
         self.options = options
         rng = SeededRandom(seed: options.seed ?? UInt64.random(in: 0...UInt64.max))
+        mu = 2 * options.mirostatTau
     }
 
+    /// One token from `logits`; `history` (prompt and generated tokens) feeds the penalties.
     public mutating func sample(_ logits: ArraySlice<Float>, history: [Int32]) -> Int32 {
-        if options.temperature <= 0 { return Sampler.argmax(logits) }
+        sample(logits, history: history, allowed: nil) ?? Sampler.argmax(logits)
+    }
+
+    /// One token under a grammar: nil only when the grammar allows no token at all.
+    public mutating func sample(_ logits: ArraySlice<Float>, history: [Int32], constraint: GrammarConstraint?) throws -> Int32 {
+        guard let constraint else { return sample(logits, history: history) }
+        if let first = sample(logits, history: history, allowed: nil), constraint.allows(first) { return first }
+        let mask = try constraint.mask()
+        guard let id = sample(logits, history: history, allowed: mask) else { throw constraint.noTokenError() }
+        return id
+    }
+
+    /// The chain over the tokens whose bit is set in `allowed` (all when nil); nil when none is left.
+    public mutating func sample(_ logits: ArraySlice<Float>, history: [Int32], allowed: [UInt64]?) -> Int32? {
         var values = Array(logits)
-        // Repeat penalty (Keskar et al. 2019, CTRL) as llama.cpp applies it: divide positive logits, multiply
-        // negative ones, once per distinct token among the last `repeatLastN`.
-        if options.repeatPenalty != 1, options.repeatLastN != 0 {
-            let window = options.repeatLastN < 0 ? history[...] : history.suffix(options.repeatLastN)
-            for t in Set(window) where t >= 0 && Int(t) < values.count {
-                let v = values[Int(t)]
-                values[Int(t)] = v > 0 ? v / options.repeatPenalty : v * options.repeatPenalty
-            }
+        if let allowed {
+            for i in values.indices where !allowed.allows(Int32(i)) { values[i] = -.infinity }
         }
-        var candidates = Array(values.indices)
-        if options.topK > 0 && options.topK < candidates.count {
-            candidates = Sampler.topIndices(values, options.topK)
+        for (t, bias) in options.logitBias where t >= 0 && Int(t) < values.count { values[Int(t)] += bias }
+        if options.temperature <= 0 {
+            let best = Sampler.argmax(values[...])
+            return values[Int(best)] > -.infinity ? best : nil
+        }
+        if options.mirostat == 0 { applyPenalties(&values, history: history) }
+        // Candidates: finite logits only (masked and banned tokens never come back).
+        var candidates: [Int]
+        if options.mirostat == 0 && options.topK > 0 && options.topK < values.count {
+            candidates = Sampler.topIndices(values, options.topK).filter { values[$0] > -.infinity }
         } else {
-            candidates.sort { values[$0] > values[$1] }
+            candidates = values.indices.filter { values[$0] > -.infinity }
+            candidates.sort { values[$0] > values[$1] || (values[$0] == values[$1] && $0 < $1) }
         }
-        // Probabilities before temperature, for top-p and min-p (llama.cpp computes them with softmax there).
-        var probs = Sampler.softmax(candidates.map { values[$0] })
+        guard !candidates.isEmpty else { return nil }
+        if options.mirostat != 0 { return mirostatDraw(values, candidates) }
+        if options.typicalP < 1 { candidates = Sampler.typical(values, candidates, options.typicalP) }
         if options.topP < 1 {
+            let probs = Sampler.softmax(candidates.map { values[$0] })
             var cum: Float = 0
-            var keep = candidates.count
             for (i, p) in probs.enumerated() {
                 cum += p
-                if cum >= options.topP { keep = i + 1; break }
+                if cum >= options.topP { candidates.removeLast(candidates.count - i - 1); break }
             }
-            candidates.removeLast(candidates.count - keep)
-            probs.removeLast(probs.count - keep)
         }
-        if options.minP > 0, let pMax = probs.first {
-            let keep = max(1, probs.firstIndex { $0 < options.minP * pMax } ?? probs.count)
+        if options.minP > 0, let top = candidates.first {
+            // llama.cpp compares logits: keep l ≥ max + log(min_p), at least one token.
+            let cut = values[top] + logf(options.minP)
+            let keep = max(1, candidates.firstIndex { values[$0] < cut } ?? candidates.count)
             candidates.removeLast(candidates.count - keep)
         }
-        let final = Sampler.softmax(candidates.map { values[$0] / options.temperature })
+        let probs = Sampler.softmax(candidates.map { values[$0] / options.temperature })
+        return Int32(candidates[draw(probs)])
+    }
+
+    /// Repeat penalty (CTRL, Keskar et al. 2019: divide positive logits, multiply negative ones) and OpenAI's
+    /// frequency/presence penalties, for each distinct token in the last `repeatLastN` of `history`.
+    func applyPenalties(_ values: inout [Float], history: [Int32]) {
+        let o = options
+        guard o.repeatLastN != 0, o.repeatPenalty != 1 || o.frequencyPenalty != 0 || o.presencePenalty != 0 else { return }
+        let window = o.repeatLastN < 0 ? history[...] : history.suffix(o.repeatLastN)
+        var counts: [Int32: Int] = [:]
+        for t in window { counts[t, default: 0] += 1 }
+        for (t, count) in counts where t >= 0 && Int(t) < values.count {
+            var v = values[Int(t)]
+            v = v <= 0 ? v * o.repeatPenalty : v / o.repeatPenalty
+            v -= Float(count) * o.frequencyPenalty + o.presencePenalty
+            values[Int(t)] = v
+        }
+    }
+
+    /// Locally typical sampling as llama.cpp: keep the tokens whose surprise is closest to the entropy until their
+    /// probability mass exceeds p; the survivors go back in logit order for the next stage.
+    static func typical(_ values: [Float], _ candidates: [Int], _ p: Float) -> [Int] {
+        let probs = softmax(candidates.map { values[$0] })
+        var entropy: Float = 0
+        for q in probs where q > 0 { entropy -= q * logf(q) }
+        let order = probs.indices.sorted { a, b in
+            let sa = abs(-logf(probs[a]) - entropy), sb = abs(-logf(probs[b]) - entropy)
+            return sa < sb || (sa == sb && a < b)
+        }
+        var cum: Float = 0
+        var keep = order.count
+        for (i, idx) in order.enumerated() {
+            cum += probs[idx]
+            if cum > p { keep = i + 1; break }
+        }
+        return order.prefix(keep).sorted().map { candidates[$0] }
+    }
+
+    /// Mirostat 1 or 2 over `candidates` (sorted by logit), after temperature; updates `mu`.
+    private mutating func mirostatDraw(_ values: [Float], _ sorted: [Int]) -> Int32 {
+        let t = options.temperature
+        var candidates = sorted
+        var probs = Sampler.softmax(candidates.map { values[$0] / t })
+        if options.mirostat == 1 {
+            // Estimate the Zipf exponent from the top m = 100 tokens, then the k that gives surprise mu.
+            var sumTB: Float = 0, sumTT: Float = 0
+            var i = 0
+            while i < 99 && i < probs.count - 1 {
+                let ti = logf(Float(i + 2) / Float(i + 1)), bi = logf(probs[i] / probs[i + 1])
+                sumTB += ti * bi
+                sumTT += ti * ti
+                i += 1
+            }
+            let sHat = sumTT > 0 ? sumTB / sumTT : 1
+            let eps = sHat - 1
+            let k = powf((eps * powf(2, mu)) / (1 - powf(Float(values.count), -eps)), 1 / sHat)
+            let keep = k.isFinite ? max(1, min(Int(k), candidates.count)) : candidates.count
+            candidates.removeLast(candidates.count - keep)
+        } else {
+            let keep = max(1, probs.firstIndex { -log2f($0) > mu } ?? probs.count)
+            candidates.removeLast(candidates.count - keep)
+        }
+        probs = Sampler.softmax(candidates.map { values[$0] / t })
+        let idx = draw(probs)
+        mu -= options.mirostatEta * (-log2f(probs[idx]) - options.mirostatTau)
+        return Int32(candidates[idx])
+    }
+
+    /// An index drawn from `probs` (which sum to 1).
+    private mutating func draw(_ probs: [Float]) -> Int {
         var r = Float(Double(rng.next() >> 11) * 0x1p-53)
-        for (i, p) in final.enumerated() {
+        for (i, p) in probs.enumerated() {
             r -= p
-            if r <= 0 { return Int32(candidates[i]) }
+            if r <= 0 { return i }
         }
-        return Int32(candidates.last ?? 0)
+        return max(probs.count - 1, 0)
     }
 
     public static func argmax(_ logits: ArraySlice<Float>) -> Int32 {

@@ -21,8 +21,8 @@ struct ChatSetup {
     var system: String?
     var messages: [ChatMessage] = []
     var templateSource: String?
-    /// Renders the conversation into the prompt text (the chat template with the generation prompt); nil = raw.
-    var render: (([ChatMessage]) throws -> String)?
+    /// Renders the conversation into prompt tokens (the chat template with the generation prompt); nil = raw.
+    var render: (([ChatMessage]) throws -> [Int32])?
     var options: GenerateOptions
     var stops: [String] = []
     var contextSize: Int
@@ -85,19 +85,20 @@ final class InteractiveChat {
     }
 
     private func answer(_ userText: String) {
-        let prompt: String
         var turn = setup.messages + history
         if let s = setup.system, !s.isEmpty { turn.insert(ChatMessage(role: "system", content: s), at: 0) }
         turn.append(ChatMessage(role: "user", content: userText))
+        let tokens: [Int32]
+        var prompt = ""
         if let render = setup.render {
-            do { prompt = try render(turn) } catch {
-                writeErr("Error: the chat template failed: \(error)\n")
+            do { tokens = try render(turn) } catch {
+                writeErr("Error: \(error)\n")
                 return
             }
         } else {
             prompt = rawTranscript + userText
+            tokens = loaded.tokenize(prompt, addSpecial: true, parseSpecial: false)
         }
-        let tokens = loaded.tokenize(prompt, addSpecial: true, parseSpecial: setup.render != nil)
         var stops = StopSequences(setup.stops)
         var reply = ""
         answerInterrupted.store(false, ordering: .relaxed)
