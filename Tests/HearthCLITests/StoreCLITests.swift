@@ -102,6 +102,12 @@ final class StoreCLITests: XCTestCase {
         XCTAssertEqual(try hearth("show", "smollm2:135m", "--system").out, "You are terse.\n")
         XCTAssertEqual(try hearth("show", "smollm2:135m", "--license").out, "Apache License 2.0\n")
         XCTAssertEqual(try hearth("show", "smollm2:135m", "--template").out, "{% for m in messages %}{{ m.content }}{% endfor %}\n")
+        // chat-template takes a store name too, and uses the Modelfile's TEMPLATE over the GGUF's.
+        let rendered = try CLI.run(["chat-template", "smollm2:135m"],
+                                   stdin: Data(#"{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "!"}]}"#.utf8),
+                                   environment: env)
+        XCTAssertEqual(rendered.status, 0, rendered.stderr)
+        XCTAssertEqual(rendered.out, "Hi!")
         let params = try hearth("show", "smollm2:135m", "--parameters").out
         XCTAssertTrue(params.contains("temperature") && params.contains("\"<|im_end|>\"") && params.contains("num_predict"), params)
         let generated = try hearth("show", "smollm2:135m", "--modelfile").out
