@@ -1,5 +1,8 @@
 import Crypto
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Copying a local file (a Modelfile's `FROM ./model.gguf`) into the blob store.
 extension ModelStore {
@@ -48,18 +51,15 @@ extension ModelStore {
         return layer
     }
 
+    /// The size of the file a path names, following symbolic links (stat(2), not lstat: a Modelfile's FROM is
+    /// often a link to the real model).
     func fileSize(_ path: String) throws -> Int64 {
-        do {
-            let attrs = try FileManager.default.attributesOfItem(atPath: path)
-            if (attrs[.type] as? FileAttributeType) == .typeDirectory {
-                throw StoreError.io(path: path, message: "is a directory, expected a .gguf file")
-            }
-            return (attrs[.size] as? NSNumber)?.int64Value ?? 0
-        } catch let e as StoreError {
-            throw e
-        } catch {
-            throw StoreError.io(path: path, message: "no such file")
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            throw StoreError.io(path: path, message: errno == ENOENT ? "no such file" : String(cString: strerror(errno)))
         }
+        if (st.st_mode & S_IFMT) == S_IFDIR { throw StoreError.io(path: path, message: "is a directory, expected a .gguf file") }
+        return Int64(st.st_size)
     }
 
     /// sha256 of a whole file, hex.

@@ -147,10 +147,9 @@ public struct ModelStore: Sendable {
 
     /// Whether the blob exists with the layer's size.
     public func blobIsPresent(_ layer: Manifest.Layer) -> Bool {
-        guard let url = try? blobURL(layer.digest),
-              let attrs = try? FileManager.default.attributesOfItem(atPath: url.path),
-              let size = attrs[.size] as? NSNumber else { return false }
-        return size.int64Value == layer.size
+        guard let url = try? blobURL(layer.digest) else { return false }
+        var st = stat()
+        return stat(url.path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG && Int64(st.st_size) == layer.size
     }
 
     /// Moves a file whose sha256 the caller has verified into the blob store under that digest.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HearthStore
 import Hearth
 
 /// `hearth chat-template`: renders a conversation with a Jinja chat template exactly as Hugging Face's
@@ -11,7 +12,7 @@ struct ChatTemplateCommand: ParsableCommand {
         commandName: "chat-template",
         abstract: "Render a conversation with a model's Jinja chat template (as Hugging Face's apply_chat_template).")
 
-    @Argument(help: "A .gguf model: its tokenizer.chat_template and BOS/EOS tokens are used.")
+    @Argument(help: "A model (store name or .gguf file): its chat template and BOS/EOS tokens are used.")
     var model: String?
 
     @Option(name: .long, help: "A Jinja chat template file (instead of the model's).")
@@ -43,8 +44,11 @@ struct ChatTemplateCommand: ParsableCommand {
             source = String(decoding: data, as: UTF8.self)
         }
         if let model {
-            let fromModel = try Self.modelTemplate(model, needTemplate: source == nil, needBos: bos == nil, needEos: eos == nil)
-            source = source ?? fromModel.template
+            // A store name or a .gguf path; a Modelfile TEMPLATE replaces the GGUF's.
+            let resolved = try resolveModel(model)
+            let fromModel = try Self.modelTemplate(resolved.path, needTemplate: source == nil && resolved.template == nil,
+                                                   needBos: bos == nil, needEos: eos == nil)
+            source = source ?? resolved.template ?? fromModel.template
             bos = bos ?? fromModel.bos
             eos = eos ?? fromModel.eos
         }

@@ -178,7 +178,10 @@ def main():
     ARGS = p.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     print(server.server_address[1], flush=True)
-    sys.stdout.close()
+    # Let go of stdout (fd 1 itself; sys.stdout.close() would leave it open) so a reader sees end-of-file.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
     server.serve_forever()
 
 

@@ -31,7 +31,14 @@ final class PullCLITests: XCTestCase {
         p.standardOutput = out
         try p.run()
         server = p
-        let line = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        // The first line is the port.
+        var bytes = Data()
+        while !bytes.contains(UInt8(ascii: "\n")) {
+            let more = out.fileHandleForReading.availableData
+            if more.isEmpty { break }
+            bytes += more
+        }
+        let line = String(decoding: bytes, as: UTF8.self)
         guard let port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             throw Missing("the fixture server did not start (printed \(line.debugDescription)); is python3 installed?")
         }

@@ -28,7 +28,10 @@ final class StoreCLITests: XCTestCase {
         let r = try CLI.run(args, environment: env)
         XCTAssertFalse(r.crashed, "crashed: \(args)", file: file, line: line)
         XCTAssertNotEqual(r.status, 0, "\(args) succeeded", file: file, line: line)
-        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "not one error line: \(r.stderr)", file: file, line: line)
+        // Progress lines may come first; the error is one line, the last.
+        let lines = r.stderr.split(separator: "\n")
+        XCTAssertEqual(lines.filter { $0.contains("Error") }.count, 1, "not one error line: \(r.stderr)", file: file, line: line)
+        XCTAssertTrue(lines.last?.hasPrefix("Error: ") == true, "the error is not the last line: \(r.stderr)", file: file, line: line)
         XCTAssertTrue(r.stderr.contains(mentions), "'\(r.stderr)' does not mention \(mentions)", file: file, line: line)
     }
 
@@ -82,6 +85,7 @@ final class StoreCLITests: XCTestCase {
 
         var rows = try listRows()
         XCTAssertEqual(rows.count, 1)
+        guard rows.count == 1, rows[0].count >= 4 else { return XCTFail("list: \(rows)") }
         XCTAssertEqual(rows[0][0], "smollm2:135m")
         let id = rows[0][1]
         XCTAssertTrue(id.count == 12 && id.allSatisfy(\.isHexDigit), id)
@@ -98,6 +102,12 @@ final class StoreCLITests: XCTestCase {
         XCTAssertEqual(try hearth("show", "smollm2:135m", "--system").out, "You are terse.\n")
         XCTAssertEqual(try hearth("show", "smollm2:135m", "--license").out, "Apache License 2.0\n")
         XCTAssertEqual(try hearth("show", "smollm2:135m", "--template").out, "{% for m in messages %}{{ m.content }}{% endfor %}\n")
+        // chat-template takes a store name too, and uses the Modelfile's TEMPLATE over the GGUF's.
+        let rendered = try CLI.run(["chat-template", "smollm2:135m"],
+                                   stdin: Data(#"{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "!"}]}"#.utf8),
+                                   environment: env)
+        XCTAssertEqual(rendered.status, 0, rendered.stderr)
+        XCTAssertEqual(rendered.out, "Hi!")
         let params = try hearth("show", "smollm2:135m", "--parameters").out
         XCTAssertTrue(params.contains("temperature") && params.contains("\"<|im_end|>\"") && params.contains("num_predict"), params)
         let generated = try hearth("show", "smollm2:135m", "--modelfile").out
