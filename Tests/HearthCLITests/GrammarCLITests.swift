@@ -19,12 +19,13 @@ final class GrammarCLITests: XCTestCase {
         return url.path
     }
 
+    /// Already in SmolLM2's chat format, so the runs below pass `--raw` (no second template around it).
     let prompt = "<|im_start|>user\nDescribe a cat as JSON.<|im_end|>\n<|im_start|>assistant\n"
 
     func testFormatJSONOutputParses() throws {
         try CLI.requireFiles(CLI.binary, CLI.smollm2)
         for seed in ["1", "2", "3"] {
-            let r = try CLI.run(["run", CLI.smollm2, prompt, "--format", "json", "--temperature", "1", "--seed", seed,
+            let r = try CLI.run(["run", CLI.smollm2, prompt, "--raw", "--format", "json", "--temperature", "1", "--seed", seed,
                                  "--num-predict", "200", "--threads", "2"])
             XCTAssertEqual(r.status, 0, r.stderr)
             let out = r.out.trimmingCharacters(in: .newlines)
@@ -35,7 +36,7 @@ final class GrammarCLITests: XCTestCase {
     func testSchemaFileAndGrammarFile() throws {
         try CLI.requireFiles(CLI.binary, CLI.smollm2)
         let schema = try write(#"{"type": "object", "properties": {"name": {"type": "string", "maxLength": 12}, "legs": {"type": "integer", "minimum": 0, "maximum": 8}}, "required": ["name", "legs"], "additionalProperties": false}"#, "cat.json")
-        let r = try CLI.run(["run", CLI.smollm2, prompt, "--format", schema, "--temperature", "0", "--num-predict", "64", "--threads", "2"])
+        let r = try CLI.run(["run", CLI.smollm2, prompt, "--raw", "--format", schema, "--temperature", "0", "--num-predict", "64", "--threads", "2"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let object = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any]
         XCTAssertEqual(Set(object?.keys.map { $0 } ?? []), ["name", "legs"], r.out)
@@ -43,7 +44,7 @@ final class GrammarCLITests: XCTestCase {
         XCTAssertTrue((0...8).contains(legs), r.out)
 
         let gbnf = try write("root ::= (\"yes\" | \"no\") \".\"\n", "yesno.gbnf")
-        let g = try CLI.run(["run", CLI.smollm2, "<|im_start|>user\nIs the sky blue?<|im_end|>\n<|im_start|>assistant\n",
+        let g = try CLI.run(["run", CLI.smollm2, "<|im_start|>user\nIs the sky blue?<|im_end|>\n<|im_start|>assistant\n", "--raw",
                              "--grammar-file", gbnf, "--temperature", "1", "--seed", "4", "--num-predict", "16", "--threads", "2", "--verbose"])
         XCTAssertEqual(g.status, 0, g.stderr)
         XCTAssertTrue(["yes.", "no."].contains(g.out.trimmingCharacters(in: .newlines)), g.out)
