@@ -40,6 +40,8 @@ let package = Package(
         .target(name: "HearthEngine", dependencies: ["HearthModels", "HearthTokenizers", "HearthGrammar"]),
         // Jinja chat templates (Hugging Face's apply_chat_template semantics); no dependencies.
         .target(name: "HearthTemplates"),
+        // Conversations → prompts (chat templates), shared by the CLI and both server APIs.
+        .target(name: "HearthChat", dependencies: ["HearthEngine", "HearthTemplates", "HearthGrammar"]),
         // The model store (blobs + manifests as Ollama lays them out), Modelfiles and pull.
         .target(name: "HearthStore", dependencies: [
             "HearthFormats", "HearthTensors",
@@ -49,12 +51,12 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .target(name: "HearthServer", dependencies: [
-            "HearthEngine",
+            "HearthEngine", "HearthChat", "HearthStore",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
-        .target(name: "Hearth", dependencies: ["HearthEngine", "HearthGrammar", "HearthTemplates"]),
+        .target(name: "Hearth", dependencies: ["HearthEngine", "HearthGrammar", "HearthTemplates", "HearthChat"]),
         .executableTarget(name: "hearth", dependencies: [
             "Hearth", "HearthStore", "HearthServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),

@@ -1,5 +1,6 @@
 /// The library product: re-exports the engine API so a Swift app can embed Hearth with one import.
 @_exported import HearthEngine
+@_exported import HearthChat
 @_exported import HearthGrammar
 @_exported import HearthTemplates
 @_exported import HearthModels

@@ -1,14 +1,51 @@
 import Foundation
+import HearthChat
 import HearthEngine
+import HearthFormats
+import HearthStore
 
-/// Where the server gets a model's scheduler from a request's `model` field. One small protocol so the model
-/// store (names → blobs, keep_alive, unloading) can replace `FileModelProvider` without touching the routes.
+/// What a route needs to serve one model: its scheduler, its chat formatter and the Modelfile's defaults.
+public struct ServedModel: Sendable {
+    /// The name responses echo (the store name, e.g. `smollm2:135m`, or the file's path).
+    public let name: String
+    public let scheduler: Scheduler
+    /// The chat template (the Modelfile's TEMPLATE, else the GGUF's); `chat.template == nil` means raw prompts.
+    public let chat: ChatFormatter
+    /// The Modelfile's SYSTEM (a request's own system message replaces it).
+    public let system: String?
+    /// The Modelfile's MESSAGEs, put before a request's messages.
+    public let messages: [ChatMessage]
+    /// The Modelfile's PARAMETERs: defaults that a request's options override.
+    public let parameters: ModelParameters
+
+    public init(name: String, scheduler: Scheduler, chat: ChatFormatter, system: String? = nil,
+                messages: [ChatMessage] = [], parameters: ModelParameters = ModelParameters()) {
+        self.name = name
+        self.scheduler = scheduler
+        self.chat = chat
+        self.system = system
+        self.messages = messages
+        self.parameters = parameters
+    }
+
+    public var loaded: LoadedModel { scheduler.loaded }
+}
+
+/// Where the server gets a model from a request's `model` field. One protocol so the model store (names →
+/// blobs, keep_alive, unloading) and plain files are served by the same routes.
 public protocol ModelProvider: Sendable {
-    /// The scheduler serving `name` (nil or empty: the default model), loading the model on first use.
+    /// The model `name` (nil or empty: the default model), loading it on first use.
     /// Throws `ServerError.modelNotFound` for a name it cannot resolve.
-    func scheduler(for name: String?) async throws -> Scheduler
+    func model(_ name: String?) async throws -> ServedModel
+    /// An embedder for `name` (a BERT-family directory, or an LLM GGUF mean-pooling its last hidden state).
+    func embedder(_ name: String?) async throws -> Embedder
     /// Stops every scheduler (server shutdown).
     func shutdown() async
+}
+
+extension ModelProvider {
+    /// The scheduler serving `name`.
+    public func scheduler(for name: String?) async throws -> Scheduler { try await model(name).scheduler }
 }
 
 /// Models given by .gguf path: `hearth serve --model PATH` names the default, and a request may name another
@@ -18,7 +55,8 @@ public actor FileModelProvider: ModelProvider {
     public let defaultPath: String?
     let configuration: SchedulerConfiguration
     let threads: Int?
-    private var loaded: [String: Scheduler] = [:]
+    private var loaded: [String: ServedModel] = [:]
+    private var embedders: [String: Embedder] = [:]
     private var closed = false
 
     public init(defaultPath: String?, configuration: SchedulerConfiguration, threads: Int? = nil) {
@@ -27,21 +65,25 @@ public actor FileModelProvider: ModelProvider {
         self.threads = threads
     }
 
-    public func scheduler(for name: String?) async throws -> Scheduler {
-        guard !closed else { throw SchedulerError.shutDown }
+    /// The file a request's `model` names.
+    func path(for name: String?) throws -> String {
         let requested = (name ?? "").trimmingCharacters(in: .whitespaces)
-        let path: String
         if requested.isEmpty || requested == defaultPath || requested == defaultName {
             guard let d = defaultPath else {
                 throw ServerError.badRequest("the request names no model and the server has no default (hearth serve --model PATH)")
             }
-            path = d
-        } else {
-            guard requested.hasSuffix(".gguf"), FileManager.default.fileExists(atPath: requested) else {
-                throw ServerError.modelNotFound(requested)
-            }
-            path = requested
+            return d
         }
+        guard FileManager.default.fileExists(atPath: requested),
+              requested.hasSuffix(".gguf") || HFModelDirectory.isModelDirectory(requested) else {
+            throw ServerError.modelNotFound(requested)
+        }
+        return requested
+    }
+
+    public func model(_ name: String?) async throws -> ServedModel {
+        guard !closed else { throw SchedulerError.shutDown }
+        let path = try path(for: name)
         if let s = loaded[path] { return s }
         let model: LoadedModel
         do {
@@ -49,9 +91,27 @@ public actor FileModelProvider: ModelProvider {
         } catch {
             throw ServerError.loadFailed(path: path, reason: "\(error)")
         }
-        let s = try Scheduler(model, configuration: configuration)
-        loaded[path] = s
-        return s
+        let chat: ChatFormatter
+        do { chat = try ChatFormatter(loaded: model) } catch {
+            throw ServerError.loadFailed(path: path, reason: "\(error)")
+        }
+        let served = ServedModel(name: name ?? path, scheduler: try Scheduler(model, configuration: configuration),
+                                 chat: chat)
+        loaded[path] = served
+        return served
+    }
+
+    public func embedder(_ name: String?) async throws -> Embedder {
+        guard !closed else { throw SchedulerError.shutDown }
+        let path = try path(for: name)
+        if let e = embedders[path] { return e }
+        do {
+            let e = try Embedder(path: path, threads: threads)
+            embedders[path] = e
+            return e
+        } catch {
+            throw ServerError.loadFailed(path: path, reason: "\(error)")
+        }
     }
 
     /// The default model's file name without `.gguf`, also accepted as its name.
@@ -61,7 +121,8 @@ public actor FileModelProvider: ModelProvider {
 
     public func shutdown() async {
         closed = true
-        for s in loaded.values { s.shutdown() }
+        for s in loaded.values { s.scheduler.shutdown() }
         loaded.removeAll()
+        embedders.removeAll()
     }
 }

@@ -5,12 +5,6 @@ import Synchronization
 import Glibc
 #endif
 
-/// One chat turn as the template sees it.
-struct ChatMessage: Sendable {
-    var role: String
-    var content: String
-}
-
 /// Set by SIGINT while an answer streams; the token callback sees it and stops the answer.
 let answerInterrupted = Atomic<Bool>(false)
 

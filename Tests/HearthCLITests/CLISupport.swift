@@ -15,6 +15,36 @@ enum CLI {
     static let binary = repoRoot.appendingPathComponent(".build/release/hearth").path
     static let reference = repoRoot.appendingPathComponent("../shared/reference").standardized
     static let smollm2 = repoRoot.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
+    /// The virtual environment scripts/test makes with the official `openai` and `ollama` Python clients.
+    static let clientPython = repoRoot.appendingPathComponent(".venv/bin/python").path
+
+    /// Runs a Python script with the clients' venv (`args` become sys.argv[1...]); returns stdout, throws with
+    /// stdout and stderr when the script fails (a failed assert inside it fails the test with its message).
+    static func clientScript(_ script: String, _ args: [String] = [], timeout: TimeInterval = 600) throws -> String {
+        try requireFiles(clientPython)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: clientPython)
+        p.arguments = ["-c", script] + args
+        // stderr goes to a file so a chatty script cannot block on a full pipe while we read stdout.
+        let errFile = FileManager.default.temporaryDirectory.appendingPathComponent("client-\(UUID().uuidString).err")
+        FileManager.default.createFile(atPath: errFile.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: errFile) }
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = try FileHandle(forWritingTo: errFile)
+        try p.run()
+        let killer = DispatchWorkItem { if p.isRunning { p.terminate() } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: killer)
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        killer.cancel()
+        let errData = FileManager.default.contents(atPath: errFile.path) ?? Data()
+        let stdout = String(decoding: data, as: UTF8.self)
+        guard p.terminationStatus == 0 else {
+            throw Missing("python client script failed (status \(p.terminationStatus)):\n\(stdout)\n\(String(decoding: errData, as: UTF8.self))")
+        }
+        return stdout
+    }
 
     struct Result {
         var status: Int32
