@@ -59,6 +59,9 @@ let package = Package(
         .target(name: "Hearth", dependencies: ["HearthEngine", "HearthGrammar", "HearthTemplates", "HearthChat"]),
         .executableTarget(name: "hearth", dependencies: [
             "Hearth", "HearthStore", "HearthServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .testTarget(name: "HearthFormatsTests", dependencies: ["HearthFormats"]),
         .testTarget(name: "HearthKernelsTests", dependencies: ["HearthKernels", "HearthFormats"],
