@@ -235,11 +235,12 @@ public actor StoreModelProvider: ModelProvider {
             config.contextSize = n
             config.maxContextSize = max(config.maxContextSize, n)
         }
-        let estimate = try MemoryEstimate(path: r.path, configuration: config)
+        let settings = config
+        let estimate = try MemoryEstimate(path: r.path, configuration: settings)
         try await makeRoom(for: estimate, key: key)
         let threads = self.threads
         let task = Task<ServedModel, Error> {
-            try await runBlocking("hearth-load") { try Self.load(r, key: key, threads: threads, configuration: config) }
+            try await runBlocking("hearth-load") { try Self.load(r, key: key, threads: threads, configuration: settings) }
         }
         loading[key] = task
         defer { loading[key] = nil }

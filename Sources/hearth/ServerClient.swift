@@ -2,7 +2,6 @@ import AsyncHTTPClient
 import Foundation
 import HearthServer
 import NIOCore
-import NIOFoundationCompat
 import NIOHTTP1
 
 /// A small client for a running `hearth serve` (HEARTH_HOST, default 127.0.0.1:11434), as `ollama ps` and
@@ -33,7 +32,7 @@ struct ServerClient {
                 request.body = .data(try JSONSerialization.data(withJSONObject: json))
             }
             let response = try client.execute(request: request).wait()
-            let body = response.body.map { Data(buffer: $0) } ?? Data()
+            let body = response.body.map { Data($0.readableBytesView) } ?? Data()
             return (Int(response.status.code), body)
         } catch {
             throw CLIError("cannot reach the Hearth server at \(base) (is `hearth serve` running? HEARTH_HOST sets "
