@@ -1,5 +1,6 @@
 import Foundation
 import HearthEngine
+import HearthStore
 
 // Model lifecycle (Ollama's keep_alive): routes that call `model(_:keepAlive:)` call `finished(_:)` once their
 // request is over (stream ended, failed or client gone); the keep-alive timer counts from then. A provider never
@@ -27,4 +28,6 @@ public struct LoadedModelStatus: Sendable {
     /// Requests holding the model now (through `model(_:keepAlive:)`).
     public var requests: Int
     public var statistics: SchedulerStatistics
+    /// Format, family, size and quantization (the store's config blob, else the GGUF header's).
+    public var config: ModelConfig?
 }

@@ -61,7 +61,7 @@ extension HearthServer {
             // Negative keep_alive: Ollama reports an expiry ~292 years away (the largest Go duration).
             let expires = m.expiresAt ?? Date().addingTimeInterval(292 * 365.25 * 86400)
             return ["name": m.model.name, "model": m.model.name, "size": m.estimate.total, "size_vram": 0,
-                    "digest": m.digest, "details": details(ggufConfig(m.model.loaded.path)),
+                    "digest": m.digest, "details": details(m.config),
                     "expires_at": timestamp(expires), "context_length": m.model.defaultContextSize,
                     // Hearth's own fields: what the scheduler holds right now.
                     "keep_alive": m.keepAlive.description, "requests": m.requests,
@@ -109,11 +109,6 @@ func serverError(_ e: StoreError) -> ServerError {
     case .invalidName, .modelfile, .invalidSource, .modelExists, .io: return .badRequest(e.description)
     default: return .loadFailed(path: "the model store", reason: e.description)
     }
-}
-
-/// The config a GGUF's header gives (format, family, size, quantization), nil when unreadable.
-func ggufConfig(_ path: String) -> ModelConfig? {
-    try? ModelStore(root: URL(fileURLWithPath: "/")).ggufConfig(path)
 }
 
 /// Ollama's `details` object.

@@ -30,6 +30,7 @@ public actor StoreModelProvider: ModelProvider {
         let served: ServedModel
         let digest: String
         let estimate: MemoryEstimate
+        let config: ModelConfig?
         var keepAlive: KeepAlive
         var leases = 0
         var lastUsed = Date()
@@ -38,8 +39,9 @@ public actor StoreModelProvider: ModelProvider {
         /// `unload` was asked while requests ran: unload once idle.
         var unloadWhenIdle = false
 
-        init(served: ServedModel, digest: String, estimate: MemoryEstimate, keepAlive: KeepAlive) {
+        init(served: ServedModel, digest: String, estimate: MemoryEstimate, config: ModelConfig?, keepAlive: KeepAlive) {
             self.served = served
+            self.config = config
             self.digest = digest
             self.estimate = estimate
             self.keepAlive = keepAlive
@@ -159,7 +161,7 @@ public actor StoreModelProvider: ModelProvider {
             let busy = e.leases > 0 || stats.active > 0 || stats.queued > 0
             let expires = e.keepAlive.duration.map { (busy ? now : (e.idleSince ?? now)).addingTimeInterval($0) }
             return LoadedModelStatus(model: e.served, digest: e.digest, estimate: e.estimate, keepAlive: e.keepAlive,
-                                     expiresAt: expires, requests: e.leases, statistics: stats)
+                                     expiresAt: expires, requests: e.leases, statistics: stats, config: e.config)
         }
     }
 
@@ -249,8 +251,9 @@ public actor StoreModelProvider: ModelProvider {
             await runDetached("hearth-unload") { served.scheduler.shutdown() }
             throw SchedulerError.shutDown
         }
+        let modelConfig = r.entry.flatMap { store.config($0) } ?? (try? store.ggufConfig(r.path))
         entries[key] = Entry(served: served, digest: r.entry?.manifestDigest ?? "", estimate: estimate,
-                             keepAlive: defaultKeepAlive)
+                             config: modelConfig, keepAlive: defaultKeepAlive)
         startReaper()
     }
 

@@ -345,4 +345,69 @@ final class OllamaClientTests: XCTestCase {
         XCTAssert(refused.contains("KV cache") && refused.contains("available"), refused)
         XCTAssert(refused.contains("GiB") || refused.contains("TiB"), refused)
     }
+    /// `POST /api/pull` from a loopback stand-in for the Hugging Face Hub (Tests/Fixtures/hf_fixture_server.py),
+    /// streamed status objects; `create_blob` + `create(files=)` installs an uploaded GGUF; blob digests are checked.
+    func testPullAndBlobUpload() throws {
+        let hub = FileManager.default.temporaryDirectory.appendingPathComponent("hearth-hub-\(UUID().uuidString)")
+        let repo = hub.appendingPathComponent("testowner/SmolLM2-GGUF")
+        try FileManager.default.createDirectory(at: repo, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: hub) }
+        try FileManager.default.createSymbolicLink(atPath: repo.appendingPathComponent("SmolLM2-135M-Instruct.Q4_1.gguf").path,
+                                                   withDestinationPath: CLI.smollm2)
+        let control = hub.appendingPathComponent("control.json")
+        try Data("{}".utf8).write(to: control)
+        let fixture = Process()
+        fixture.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        fixture.arguments = ["python3", CLI.repoRoot.appendingPathComponent("Tests/Fixtures/hf_fixture_server.py").path,
+                             "--root", hub.path, "--control", control.path, "--log", hub.appendingPathComponent("log").path]
+        let pipe = Pipe()
+        fixture.standardOutput = pipe
+        try fixture.run()
+        defer { fixture.terminate(); fixture.waitUntilExit() }
+        var bytes = Data()
+        while !bytes.contains(UInt8(ascii: "\n")) {
+            let more = pipe.fileHandleForReading.availableData
+            if more.isEmpty { break }
+            bytes += more
+        }
+        let hubPort = try XCTUnwrap(Int(String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let server = try ServerFixture.start(env: ["HF_ENDPOINT": "http://127.0.0.1:\(hubPort)"])
+        defer { server.stop() }
+        let script = Self.prelude + """
+            out["pull"] = [p.status for p in c.pull("hf.co/testowner/SmolLM2-GGUF:Q4_1", stream=True)]
+            out["listed"] = sorted(m.model for m in c.list().models)
+            try:
+                c.pull("hf.co/testowner/NoSuchRepo:Q4_1", stream=False)
+                out["pull_missing"] = "ok"
+            except ollama.ResponseError as e:
+                out["pull_missing"] = e.error
+            digest = c.create_blob(sys.argv[2])
+            out["digest"] = digest
+            out["head"] = raw("HEAD", "/api/blobs/" + digest)[0]
+            out["head_missing"] = raw("HEAD", "/api/blobs/sha256:" + "0" * 64)[0]
+            out["bad_digest"] = raw("POST", "/api/blobs/sha256:" + "1" * 64, text="not the right bytes")[0]
+            out["not_digest"] = raw("HEAD", "/api/blobs/md5:abc")[0]
+            out["create"] = c.create(model="uploaded:1", files={"model.gguf": digest}, stream=False).status
+            out["missing_blob"] = status_of(lambda: c.create(model="x:1", files={"m.gguf": "sha256:" + "2" * 64}, stream=False))
+            r = c.generate(model="uploaded:1", prompt=Q, options=G, stream=False)
+            out["uploaded_answer"] = r.response
+            print(json.dumps(out))
+            """
+        let out = try CLI.clientScript(script, [server.url, CLI.smollm2])
+        let obj = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any], out)
+        let pull = try XCTUnwrap(obj["pull"] as? [String])
+        XCTAssertEqual(pull.first, "pulling manifest")
+        XCTAssertEqual(pull.last, "success")
+        XCTAssert(pull.contains("writing manifest"), "\(pull)")
+        XCTAssertEqual(obj["listed"] as? [String], ["hf.co/testowner/SmolLM2-GGUF:Q4_1", ServerFixture.model])
+        XCTAssertNotEqual(obj["pull_missing"] as? String, "ok")
+        XCTAssertEqual(obj["digest"] as? String, "sha256:\(PullCLITests.smollm2SHA)")
+        XCTAssertEqual(obj["head"] as? Int, 200)
+        XCTAssertEqual(obj["head_missing"] as? Int, 404)
+        XCTAssertEqual(obj["bad_digest"] as? Int, 400)
+        XCTAssertEqual(obj["not_digest"] as? Int, 400)
+        XCTAssertEqual(obj["create"] as? String, "success")
+        XCTAssertEqual(obj["missing_blob"] as? Int, 400)
+        XCTAssert((obj["uploaded_answer"] as? String ?? "").contains("Paris"), "\(obj)")
+    }
 }
