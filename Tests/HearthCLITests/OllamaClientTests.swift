@@ -4,7 +4,7 @@ import XCTest
 /// Ollama's API as the official `ollama` Python client (and raw HTTP for what the client hides) sees it, against a
 /// real `hearth serve` over a temporary store holding smollm2:135m (ServerFixture).
 final class OllamaClientTests: XCTestCase {
-    static let question = "What is the capital of France?"
+    static let question = "What is the capital of France? Answer in one sentence."
 
     /// Shared by the scripts: the client, the model name, greedy options and a raw-HTTP helper.
     static let prelude = """
@@ -87,8 +87,8 @@ final class OllamaClientTests: XCTestCase {
             out["truncated"] = raw("POST", "/api/generate", {"model": M, "prompt": "word " * 200, "truncate": True, "stream": False,
                                    "options": {"num_ctx": 64, "num_predict": 2, "temperature": 0}})[0]
             out["healthy"] = raw("GET", "/")[0]
-            r = c.generate(model=M, prompt="Describe a cat as JSON.", format="json", options={"temperature": 0, "num_predict": 64},
-                           stream=False)
+            r = c.generate(model=M, prompt='What is the capital of France? Reply as a JSON object with the key "capital".',
+                           format="json", options={"temperature": 0, "num_predict": 40}, stream=False)
             out["json"] = r.response
             schema = {"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
                       "required": ["name", "age"]}
@@ -135,7 +135,7 @@ final class OllamaClientTests: XCTestCase {
         let stop = try XCTUnwrap(obj["stop"] as? [String: Any])
         XCTAssertEqual(stop["text"] as? String, stop["expected"] as? String, "text cut before the stop string")
         XCTAssertEqual(stop["reason"] as? String, "stop")
-        XCTAssertEqual(obj["raw_prompt_tokens"] as? Int, 7, "raw: the question's own tokens, no template")
+        XCTAssertEqual(obj["raw_prompt_tokens"] as? Int, 12, "raw: the question's own tokens, no template")
 
         for key in ["unknown_generate", "unknown_chat", "unknown_show"] { XCTAssertEqual(obj[key] as? Int, 404, key) }
         let bad = try XCTUnwrap(obj["bad"] as? [String: [Any]])
