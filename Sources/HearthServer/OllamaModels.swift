@@ -107,7 +107,7 @@ func serverError(_ e: StoreError) -> ServerError {
     switch e {
     case .modelNotFound(let n): return .modelNotFound(n)
     case .invalidName, .modelfile, .invalidSource, .modelExists, .io: return .badRequest(e.description)
-    default: return .loadFailed(path: "the model store", reason: e.description)
+    default: return .failed(e.description)
     }
 }
 

@@ -13,6 +13,8 @@ public enum ServerError: Error, CustomStringConvertible {
     case busy(String)
     /// The model's weights + KV cache estimate does not fit in available memory.
     case insufficientMemory(String)
+    /// Any other failure, its message as it is (500).
+    case failed(String)
 
     public var description: String {
         switch self {
@@ -20,7 +22,7 @@ public enum ServerError: Error, CustomStringConvertible {
         case .modelNotFound(let n): return "model '\(n)' not found (see /api/tags; pull or create it, or give a .gguf path)"
         case .loadFailed(let p, let r): return "cannot load \(p): \(r)"
         case .notSupported(let m): return "\(m) is not supported yet"
-        case .busy(let m), .insufficientMemory(let m): return m
+        case .busy(let m), .insufficientMemory(let m), .failed(let m): return m
         }
     }
 }
@@ -38,7 +40,7 @@ func classify(_ error: Error) -> (status: HTTPResponse.Status, message: String, 
         switch e {
         case .badRequest, .notSupported: return (.badRequest, e.description, "invalid_request_error")
         case .modelNotFound: return (.notFound, e.description, "not_found_error")
-        case .loadFailed, .insufficientMemory: return (.internalServerError, e.description, "server_error")
+        case .loadFailed, .insufficientMemory, .failed: return (.internalServerError, e.description, "server_error")
         case .busy: return (.serviceUnavailable, e.description, "server_busy")
         }
     case let e as SchedulerError:
