@@ -20,6 +20,8 @@ struct ChatBody: Decodable, Sendable {
     var stream: Bool?
     var keep_alive: KeepAlive?
     var think: ThinkField?
+    var logprobs: Bool?
+    var top_logprobs: Int?
     var truncate: Bool?
 }
 
@@ -79,6 +81,7 @@ extension HearthServer {
                 try body.options?.apply(to: &gen)
                 gen.options.grammar = grammar
                 gen.truncate = body.truncate ?? false
+                try applyLogprobs(&gen, body.logprobs, body.top_logprobs)
                 answer = ChatAnswer(ChatOutputParser(formatter: served.chat, tools: tools, think: body.think?.enabled))
             } catch {
                 await models.finished(served)

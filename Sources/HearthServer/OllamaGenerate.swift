@@ -25,6 +25,8 @@ struct GenerateBody: Decodable, Sendable {
     var keep_alive: KeepAlive?
     var context: [Int32]?
     var think: ThinkField?
+    var logprobs: Bool?
+    var top_logprobs: Int?
     /// Cut a prompt longer than num_ctx instead of refusing it (400 naming both token counts).
     var truncate: Bool?
 }
@@ -102,6 +104,7 @@ extension HearthServer {
                 try body.options?.apply(to: &gen)
                 gen.options.grammar = grammar
                 gen.truncate = body.truncate ?? false
+                try applyLogprobs(&gen, body.logprobs, body.top_logprobs)
                 let parser = raw ? nil : ChatOutputParser(formatter: chat, think: body.think?.enabled)
                 answer = GenerateAnswer(prompt: gen.prompt, parser: parser)
             } catch {

@@ -86,6 +86,15 @@ func outputGrammar(_ format: HearthGrammar.JSONValue?) throws -> Grammar? {
     }
 }
 
+/// Ollama's `logprobs` / `top_logprobs` (0…20) as generate options.
+func applyLogprobs(_ gen: inout GenerationRequest, _ logprobs: Bool?, _ top: Int?) throws {
+    if let top {
+        guard (0...20).contains(top) else { throw ServerError.badRequest("top_logprobs must be between 0 and 20, got \(top)") }
+        gen.options.topLogprobs = top
+    }
+    gen.options.logprobs = logprobs == true || (top ?? 0) > 0
+}
+
 /// Ollama's closing object: durations in nanoseconds.
 func finalObject(_ model: String, _ s: GenerationStats, start: Date, load: Double) -> [String: Any] {
     func ns(_ seconds: Double) -> Int { Int((seconds * 1e9).rounded()) }

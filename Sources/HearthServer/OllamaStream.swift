@@ -31,12 +31,13 @@ struct OllamaGeneration: Sendable {
     let stream: Bool
 
     func run(_ gen: GenerationRequest, answer: some OllamaAnswer) async throws -> Response {
+        let logprobs = LogprobList(enabled: gen.options.logprobs)
         let events: AsyncThrowingStream<GenerationEvent, Error>
         do { events = try served.scheduler.submit(gen) } catch {
             await server.models.finished(served)
             throw error
         }
-        if !stream { return try await whole(events, answer: answer) }
+        if !stream { return try await whole(events, gen, answer: answer, logprobs: logprobs) }
         let (server, served, name, start, load, line) = (self.server, self.served, self.name, self.start, self.load, self.line)
         let body = ResponseBody { writer in
             var stats = GenerationStats()
@@ -46,12 +47,13 @@ struct OllamaGeneration: Sendable {
                     switch e {
                     case .token(let t):
                         if t.id >= 0 { sent += 1 }
-                        for p in answer.pieces(t) { try await writer.write(ndjsonLine(piece(p, name))) }
+                        for p in logprobs.attach(answer.pieces(t), t) { try await writer.write(ndjsonLine(piece(p, name))) }
                     case .done(let s):
                         stats = s
-                        for p in answer.flush() { try await writer.write(ndjsonLine(piece(p, name))) }
+                        for p in logprobs.attach(answer.flush(), nil) { try await writer.write(ndjsonLine(piece(p, name))) }
                         var obj = finalObject(name, s, start: start, load: load)
                         for (k, v) in answer.closing(stream: true) { obj[k] = v }
+                        if !logprobs.pending.isEmpty { obj["logprobs"] = logprobs.pending }
                         try await writer.write(ndjsonLine(obj))
                     }
                 }
@@ -72,13 +74,16 @@ struct OllamaGeneration: Sendable {
         return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: body)
     }
 
-    private func whole(_ events: AsyncThrowingStream<GenerationEvent, Error>, answer: some OllamaAnswer) async throws
+    private func whole(_ events: AsyncThrowingStream<GenerationEvent, Error>, _ gen: GenerationRequest,
+                       answer: some OllamaAnswer, logprobs: LogprobList) async throws
         -> Response {
         var stats = GenerationStats()
         do {
             for try await e in events {
                 switch e {
-                case .token(let t): _ = answer.pieces(t)
+                case .token(let t):
+                    _ = answer.pieces(t)
+                    _ = logprobs.attach([], t)
                 case .done(let s):
                     stats = s
                     _ = answer.flush()
@@ -92,7 +97,37 @@ struct OllamaGeneration: Sendable {
         logLine(server.logger, line, status: 200, start: start, prompt: stats.promptTokens, generated: stats.generatedTokens)
         var obj = finalObject(name, stats, start: start, load: load)
         for (k, v) in answer.closing(stream: false) { obj[k] = v }
+        if gen.options.logprobs { obj["logprobs"] = logprobs.all }
         return jsonResponse(obj)
+    }
+}
+
+/// Ollama's `logprobs` (with `top_logprobs`): one `{token, logprob, bytes, top_logprobs}` per generated token,
+/// streamed with the first piece that follows the token (a piece held back by the output parser takes its
+/// tokens' entries along), all of them in a `stream: false` answer.
+final class LogprobList: @unchecked Sendable {
+    let enabled: Bool
+    private(set) var pending: [[String: Any]] = []
+    private(set) var all: [[String: Any]] = []
+
+    init(enabled: Bool) { self.enabled = enabled }
+
+    /// Records `token`'s entry and puts every entry not yet sent on the first of `pieces`.
+    func attach(_ pieces: [[String: Any]], _ token: GeneratedToken?) -> [[String: Any]] {
+        guard enabled else { return pieces }
+        if let t = token, t.id >= 0, let lp = t.logprob {
+            let entry: [String: Any] = [
+                "token": t.piece, "logprob": Double(lp), "bytes": Array(t.piece.utf8).map(Int.init),
+                "top_logprobs": t.topLogprobs.map { ["token": $0.piece, "logprob": Double($0.logprob),
+                                                     "bytes": Array($0.piece.utf8).map(Int.init)] as [String: Any] },
+            ]
+            pending.append(entry)
+            all.append(entry)
+        }
+        guard var first = pieces.first, !pending.isEmpty else { return pieces }
+        first["logprobs"] = pending
+        pending = []
+        return [first] + pieces.dropFirst()
     }
 }
 

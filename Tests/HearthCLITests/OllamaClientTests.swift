@@ -65,6 +65,10 @@ final class OllamaClientTests: XCTestCase {
             stop = answer[12:17]
             r = c.generate(model=M, prompt=Q, options=dict(G, stop=[stop]), stream=False)
             out["stop"] = {"text": r.response, "expected": answer[:answer.find(stop)], "reason": r.done_reason}
+            r = c.generate(model=M, prompt=Q, options=dict(G, num_predict=3), logprobs=True, top_logprobs=2, stream=False)
+            out["logprobs"] = [{"token": l.token, "logprob": l.logprob, "top": len(l.top_logprobs or [])} for l in (r.logprobs or [])]
+            parts = list(c.chat(model=M, messages=msgs, options=dict(G, num_predict=3), logprobs=True, stream=True))
+            out["chat_logprobs"] = sum(len(p.logprobs or []) for p in parts)
             r = c.generate(model=M, prompt=Q, raw=True, options={"temperature": 0, "num_predict": 4}, stream=False)
             out["raw_prompt_tokens"] = r.prompt_eval_count
             out["unknown_generate"] = status_of(lambda: c.generate(model="no-such-model", prompt="hi"))
@@ -82,6 +86,7 @@ final class OllamaClientTests: XCTestCase {
                 "suffix": raw("POST", "/api/generate", {"model": M, "prompt": "def f(", "suffix": "return 1"}),
                 "schema": raw("POST", "/api/generate", {"model": M, "prompt": "hi", "format": {"type": "array", "uniqueItems": True}}),
                 "format_type": raw("POST", "/api/generate", {"model": M, "prompt": "hi", "format": 3}),
+                "top_logprobs": raw("POST", "/api/generate", {"model": M, "prompt": "hi", "top_logprobs": 50}),
                 "long": raw("POST", "/api/generate", {"model": M, "prompt": "word " * 200, "options": {"num_ctx": 64}}),
             }
             out["truncated"] = raw("POST", "/api/generate", {"model": M, "prompt": "word " * 200, "truncate": True, "stream": False,
@@ -135,13 +140,22 @@ final class OllamaClientTests: XCTestCase {
         let stop = try XCTUnwrap(obj["stop"] as? [String: Any])
         XCTAssertEqual(stop["text"] as? String, stop["expected"] as? String, "text cut before the stop string")
         XCTAssertEqual(stop["reason"] as? String, "stop")
+        let logprobs = try XCTUnwrap(obj["logprobs"] as? [[String: Any]])
+        XCTAssertEqual(logprobs.count, 3, "one entry per generated token")
+        XCTAssertEqual(logprobs.first?["token"] as? String, "The")
+        for l in logprobs {
+            XCTAssertEqual(l["top"] as? Int, 2)
+            XCTAssertLessThanOrEqual(l["logprob"] as? Double ?? 1, 0)
+        }
+        XCTAssertEqual(obj["chat_logprobs"] as? Int, 3, "streamed chat: every token's entry arrives")
         XCTAssertEqual(obj["raw_prompt_tokens"] as? Int, 12, "raw: the question's own tokens, no template")
 
         for key in ["unknown_generate", "unknown_chat", "unknown_show"] { XCTAssertEqual(obj[key] as? Int, 404, key) }
         let bad = try XCTUnwrap(obj["bad"] as? [String: [Any]])
         let fields = ["prompt_type": "prompt", "options_type": "temperature", "num_predict": "num_predict",
                       "keep_alive": "keep_alive", "role": "role", "messages_type": "messages", "images": "images",
-                      "suffix": "suffix", "schema": "uniqueItems", "format_type": "format", "long": "64"]
+                      "suffix": "suffix", "schema": "uniqueItems", "format_type": "format", "long": "64",
+                      "top_logprobs": "top_logprobs"]
         for (key, r) in bad {
             XCTAssertEqual(r.first as? Int, 400, "\(key): \(r)")
             let message = (r.last as? [String: Any])?["error"] as? String ?? ""
