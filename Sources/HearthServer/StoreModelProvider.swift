@@ -288,8 +288,8 @@ public actor StoreModelProvider: ModelProvider {
         }
         while entries.count + loading.count >= maxLoaded {
             guard let victim = lruIdle() else {
-                throw ServerError.busy("\(entries.count) models are loaded (HEARTH_MAX_LOADED_MODELS=\(maxLoaded)) and "
-                    + "all are serving requests; \(key) cannot load until one is idle")
+                throw ServerError.busy("the most models that may be loaded (HEARTH_MAX_LOADED_MODELS=\(maxLoaded)) are "
+                    + "loaded and all are serving requests; \(key) cannot load until one is idle")
             }
             await remove(victim)
         }

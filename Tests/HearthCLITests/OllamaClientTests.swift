@@ -359,6 +359,41 @@ final class OllamaClientTests: XCTestCase {
         XCTAssert(refused.contains("KV cache") && refused.contains("available"), refused)
         XCTAssert(refused.contains("GiB") || refused.contains("TiB"), refused)
     }
+    /// HEARTH_MAX_LOADED_MODELS=1: loading a second model unloads the idle first one (LRU); while the loaded one
+    /// streams, another cannot load and the request gets a 503 saying why.
+    func testMaxLoadedModelsEvictsIdleAndRefusesWhenBusy() throws {
+        let server = try ServerFixture.start(env: ["HEARTH_MAX_LOADED_MODELS": "1"])
+        defer { server.stop() }
+        let script = Self.prelude + """
+            c.generate(model=M, prompt="")
+            c.copy(M, "other:1")
+            c.generate(model="other:1", prompt="")
+            out["after_second"] = ps_names()
+            h = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
+            h.request("POST", "/api/generate", body=json.dumps({"model": "other:1", "prompt": "Tell me a long story.",
+                      "options": {"num_predict": 4000}}), headers={"Content-Type": "application/json"})
+            resp = h.getresponse()
+            [resp.readline() for _ in range(2)]
+            out["busy"] = raw("POST", "/api/generate", {"model": M, "prompt": ""})
+            h.sock.close(); h.close()
+            deadline = time.time() + 10
+            while time.time() < deadline:
+                m = raw("GET", "/api/ps")[1]["models"]
+                if m and m[0]["requests"] == 0 and m[0]["active_sequences"] == 0: break
+                time.sleep(0.1)
+            r = c.generate(model=M, prompt="")
+            out["after_idle"] = ps_names()
+            print(json.dumps(out))
+            """
+        let out = try CLI.clientScript(script, [server.url])
+        let obj = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any], out)
+        XCTAssertEqual(obj["after_second"] as? [String], ["other:1"], "the idle first model made room")
+        let busy = try XCTUnwrap(obj["busy"] as? [Any])
+        XCTAssertEqual(busy.first as? Int, 503)
+        XCTAssert("\(busy)".contains("HEARTH_MAX_LOADED_MODELS"), "\(busy)")
+        XCTAssertEqual(obj["after_idle"] as? [String], [ServerFixture.model])
+    }
+
     /// `POST /api/pull` from a loopback stand-in for the Hugging Face Hub (Tests/Fixtures/hf_fixture_server.py),
     /// streamed status objects; `create_blob` + `create(files=)` installs an uploaded GGUF; blob digests are checked.
     func testPullAndBlobUpload() throws {
