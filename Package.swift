@@ -59,6 +59,8 @@ let package = Package(
         .target(name: "Hearth", dependencies: ["HearthEngine", "HearthGrammar", "HearthTemplates", "HearthChat"]),
         .executableTarget(name: "hearth", dependencies: [
             "Hearth", "HearthStore", "HearthServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .testTarget(name: "HearthFormatsTests", dependencies: ["HearthFormats"]),
         .testTarget(name: "HearthKernelsTests", dependencies: ["HearthKernels", "HearthFormats"],

@@ -6,7 +6,8 @@ import NIOCore
 import ServiceLifecycle
 
 /// The HTTP server (Hummingbird 2): Ollama's and OpenAI's routes over the scheduler of each model.
-/// Routes so far: `GET|HEAD /`, `GET /api/version`, `GET /health`, `POST /api/generate`, `POST /v1/completions`.
+/// Routes: `GET|HEAD /`, `GET /api/version`, `GET /health`, Ollama's /api routes (OllamaRoutes.swift),
+/// `POST /v1/completions`.
 public struct HearthServer: Sendable {
     public static let version = "0.1.0"
     public let address: ServerAddress
@@ -26,7 +27,7 @@ public struct HearthServer: Sendable {
         router.head("/") { _, _ in HTTPResponse.Status.ok }
         router.get("/api/version") { _, _ in jsonResponse(["version": HearthServer.version]) }
         router.get("/health") { _, _ in jsonResponse(["status": "ok"]) }
-        router.post("/api/generate") { request, context in try await self.generate(request, context: context) }
+        addOllamaRoutes(router)
         router.post("/v1/completions") { request, context in try await self.completions(request, context: context) }
         return router
     }
@@ -89,7 +90,7 @@ func logLine(_ logger: Logger, _ line: String, status: Int, start: Date, prompt:
 /// Logs requests the generation routes do not log themselves (those log when their stream ends, with counts).
 struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
     let logger: Logger
-    static var selfLogging: Set<String> { ["/api/generate", "/v1/completions"] }
+    static var selfLogging: Set<String> { ["/api/generate", "/api/chat", "/v1/completions"] }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response {

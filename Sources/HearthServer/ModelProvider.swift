@@ -29,6 +29,9 @@ public struct ServedModel: Sendable {
     }
 
     public var loaded: LoadedModel { scheduler.loaded }
+
+    /// The context a request gets when it names no num_ctx: the Modelfile's, else the scheduler's default.
+    public var defaultContextSize: Int { min(parameters.numCtx ?? scheduler.defaultContextSize, scheduler.maxContextSize) }
 }
 
 /// Where the server gets a model from a request's `model` field. One protocol so the model store (names →
@@ -37,13 +40,45 @@ public protocol ModelProvider: Sendable {
     /// The model `name` (nil or empty: the default model), loading it on first use.
     /// Throws `ServerError.modelNotFound` for a name it cannot resolve.
     func model(_ name: String?) async throws -> ServedModel
+    /// `model(name)` for one request that holds the model until `finished` (ModelLifecycle.swift); `keepAlive`
+    /// (nil: the default) is how long the model stays loaded after that.
+    func model(_ name: String?, keepAlive: KeepAlive?) async throws -> ServedModel
+    /// The request that got `model` from `model(_:keepAlive:)` is over: its keep-alive starts counting.
+    func finished(_ model: ServedModel) async
+    /// The loaded models with their keep-alive and scheduler state, for /api/ps (most recently used first).
+    func loadedStatus() async -> [LoadedModelStatus]
+    /// Unloads `name` as soon as no request uses it (now if idle); false when it is not loaded.
+    func unload(_ name: String?) async throws -> Bool
     /// An embedder for `name` (a BERT-family directory, or an LLM GGUF mean-pooling its last hidden state).
     func embedder(_ name: String?) async throws -> Embedder
     /// Stops every scheduler (server shutdown).
     func shutdown() async
+    /// Every model this provider can serve by name (`GET /v1/models`), loaded or not.
+    func availableModels() async -> [AvailableModel]
+    /// The models loaded now (`GET /metrics` reads their schedulers' statistics).
+    func loadedModels() async -> [ServedModel]
+}
+
+/// A model a provider can serve, as listings show it (OpenAI's model object: id, created, owned_by).
+public struct AvailableModel: Sendable, Equatable {
+    /// The name a request's `model` field gives to use it.
+    public var name: String
+    /// When the model was created or last changed (its manifest or file).
+    public var modifiedAt: Date
+    /// OpenAI's `owned_by`: the namespace of a store name (`library` by default), or `hearth` for files.
+    public var ownedBy: String
+
+    public init(name: String, modifiedAt: Date, ownedBy: String) {
+        self.name = name
+        self.modifiedAt = modifiedAt
+        self.ownedBy = ownedBy
+    }
 }
 
 extension ModelProvider {
+    public func availableModels() async -> [AvailableModel] { [] }
+    public func loadedModels() async -> [ServedModel] { [] }
+
     /// The scheduler serving `name`.
     public func scheduler(for name: String?) async throws -> Scheduler { try await model(name).scheduler }
 }
@@ -117,6 +152,22 @@ public actor FileModelProvider: ModelProvider {
     /// The default model's file name without `.gguf`, also accepted as its name.
     var defaultName: String? {
         defaultPath.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent }
+    }
+
+    /// The default model (by its file name without `.gguf`) and any other file loaded by path.
+    public func availableModels() async -> [AvailableModel] {
+        var out: [AvailableModel] = []
+        func entry(_ name: String, _ path: String) -> AvailableModel {
+            let modified = (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? nil
+            return AvailableModel(name: name, modifiedAt: modified ?? Date(timeIntervalSince1970: 0), ownedBy: "hearth")
+        }
+        if let d = defaultPath, let name = defaultName { out.append(entry(name, d)) }
+        for path in loaded.keys.sorted() where path != defaultPath { out.append(entry(path, path)) }
+        return out
+    }
+
+    public func loadedModels() async -> [ServedModel] {
+        loaded.keys.sorted().compactMap { loaded[$0] }
     }
 
     public func shutdown() async {

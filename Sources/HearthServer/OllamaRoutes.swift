@@ -1,30 +1,61 @@
 import Foundation
 import HearthEngine
+import HearthGrammar
 import Hummingbird
 import Logging
 
-/// Ollama's `POST /api/generate` (docs/api.md "Generate a completion"): NDJSON stream of
-/// `{model, created_at, response, done}` objects, the last with done_reason and the counts and durations in
-/// nanoseconds; `stream: false` gives the whole response as one object. Templates are not in this build yet, so
-/// the prompt is used as it is only with `raw: true`.
-struct GenerateBody: Decodable, Sendable {
-    var model: String?
-    var prompt: String?
-    var suffix: String?
-    var system: String?
-    var template: String?
-    var raw: Bool?
-    var stream: Bool?
-    var format: JSONValue?
-    var images: [String]?
-    var options: OllamaOptions?
-    var keep_alive: JSONValue?
-    var context: [Int32]?
-    /// Cut a prompt longer than num_ctx instead of refusing it (400 naming both token counts).
-    var truncate: Bool?
+/// Ollama's REST API (github.com/ollama/ollama docs/api.md), one file per group: OllamaGenerate.swift
+/// (`/api/generate`), OllamaChat.swift (`/api/chat`), OllamaStream.swift (the NDJSON answer both share),
+/// OllamaModels.swift (`/api/tags`, `/api/show`, `/api/ps`, `/api/copy`, `/api/delete`), OllamaCreate.swift
+/// (`/api/create`, `/api/blobs/:digest`, `/api/pull`). Errors are `{"error": "…"}`: 404 for an unknown model, 400
+/// for bad input.
+extension HearthServer {
+    func addOllamaRoutes(_ router: Router<BasicRequestContext>) {
+        router.post("/api/generate") { request, context in try await self.generate(request, context: context) }
+        router.post("/api/chat") { request, context in try await self.chat(request, context: context) }
+        router.get("/api/tags") { _, _ in await self.ollamaCall { try await self.tags() } }
+        router.head("/api/tags") { _, _ in HTTPResponse.Status.ok }
+        router.post("/api/show") { request, _ in await self.ollamaCall { try await self.show(request) } }
+        router.get("/api/ps") { _, _ in await self.ollamaCall { try await self.ps() } }
+        router.post("/api/copy") { request, _ in await self.ollamaCall { try await self.copy(request) } }
+        router.delete("/api/delete") { request, _ in await self.ollamaCall { try await self.delete(request) } }
+        router.post("/api/create") { request, _ in await self.ollamaCall { try await self.create(request) } }
+        router.post("/api/pull") { request, _ in await self.ollamaCall { try await self.pull(request) } }
+        router.head("/api/blobs/:digest") { request, context in
+            await self.ollamaCall { try await self.blobExists(context.parameters.get("digest") ?? "") }
+        }
+        router.post("/api/blobs/:digest") { request, context in
+            await self.ollamaCall { try await self.uploadBlob(request, digest: context.parameters.get("digest") ?? "") }
+        }
+    }
+
+    /// Runs a route body, answering its error in Ollama's shape.
+    func ollamaCall(_ body: () async throws -> Response) async -> Response {
+        do { return try await body() } catch { return errorResponse(error, style: .ollama) }
+    }
+
+    /// The request body's bytes; an empty body is a 400.
+    func readBody(_ request: Request) async throws -> Data {
+        let buffer = try await request.body.collect(upTo: 64 << 20)
+        let data = Data(buffer.readableBytesView)
+        guard !data.isEmpty else { throw ServerError.badRequest("the request body is empty (expected a JSON object)") }
+        return data
+    }
+
+    /// The body decoded as `T`; a decoding error becomes a 400 naming the field.
+    func decodeBody<T: Decodable>(_ type: T.Type, _ data: Data) throws -> T {
+        try JSONDecoder().decode(T.self, from: data)
+    }
+
+    /// The body as an order-preserving JSON value (for `format` schemas and `tools`, whose key order matters).
+    func orderedBody(_ data: Data) throws -> HearthGrammar.JSONValue {
+        do { return try HearthGrammar.JSONValue.parse(String(decoding: data, as: UTF8.self)) } catch {
+            throw ServerError.badRequest("invalid request body: not valid JSON (\(error))")
+        }
+    }
 }
 
-/// Any JSON value, for fields that are accepted but not interpreted.
+/// Any JSON value, for fields that are accepted but not interpreted by the typed decoder.
 struct JSONValue: Decodable, Sendable {
     init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
@@ -37,85 +68,31 @@ struct JSONValue: Decodable, Sendable {
     }
 }
 
-extension HearthServer {
-    func generate(_ request: Request, context: some RequestContext) async throws -> Response {
-        let start = Date()
-        do {
-            let body = try await decode(GenerateBody.self, request)
-            if body.format != nil { throw ServerError.notSupported("format (structured output)") }
-            if body.suffix != nil { throw ServerError.notSupported("suffix (fill-in-the-middle)") }
-            if body.images != nil { throw ServerError.notSupported("images") }
-            let scheduler = try await models.scheduler(for: body.model)
-            let name = body.model ?? ""
-            let prompt = body.prompt ?? ""
-            if prompt.isEmpty && (body.context ?? []).isEmpty {
-                // Ollama: an empty prompt only loads the model.
-                log(request, status: 200, start: start, prompt: 0, generated: 0)
-                return jsonResponse(["model": name, "created_at": timestamp(), "response": "", "done": true,
-                                     "done_reason": "load"])
-            }
-            guard body.raw == true || body.template != nil && body.template == "{{ .Prompt }}" else {
-                throw ServerError.notSupported("prompt templates (send \"raw\": true until chat templates land)")
-            }
-            var gen = GenerationRequest(prompt: (body.context ?? []) + scheduler.loaded.tokenize(prompt))
-            try body.options?.apply(to: &gen)
-            gen.truncate = body.truncate ?? false
-            let stream = try scheduler.submit(gen)
-            let load = scheduler.loaded.loadDuration
-            if body.stream == false {
-                var text = ""
-                var stats = GenerationStats()
-                for try await e in stream {
-                    switch e {
-                    case .token(let t): text += t.text
-                    case .done(let s): stats = s
-                    }
-                }
-                log(request, status: 200, start: start, prompt: stats.promptTokens, generated: stats.generatedTokens)
-                var obj = finalObject(name, stats, start: start, load: load)
-                obj["response"] = text
-                return jsonResponse(obj)
-            }
-            let logger = self.logger
-            let line = requestLine(request)
-            let responseBody = ResponseBody { writer in
-                var stats = GenerationStats()
-                var status = 200, sent = 0
-                do {
-                    for try await e in stream {
-                        switch e {
-                        case .token(let t):
-                            if t.id >= 0 { sent += 1 }
-                            guard !t.text.isEmpty else { continue }
-                            let obj: [String: Any] = ["model": name, "created_at": timestamp(), "response": t.text,
-                                                      "done": false]
-                            try await writer.write(ByteBuffer(bytes: jsonBytes(obj) + [0x0A]))
-                        case .done(let s):
-                            stats = s
-                            var obj = finalObject(name, s, start: start, load: load)
-                            obj["response"] = ""
-                            try await writer.write(ByteBuffer(bytes: jsonBytes(obj) + [0x0A]))
-                        }
-                    }
-                } catch let error as SchedulerError {
-                    status = 500
-                    try await writer.write(ByteBuffer(bytes: jsonBytes(["error": error.description]) + [0x0A]))
-                } catch {
-                    status = 499  // the client went away (nginx's code); the stream is cancelled
-                    logLine(logger, line, status: status, start: start, prompt: stats.promptTokens,
-                            generated: sent)
-                    throw error
-                }
-                logLine(logger, line, status: status, start: start, prompt: stats.promptTokens,
-                        generated: max(stats.generatedTokens, sent))
-                try await writer.finish(nil)
-            }
-            return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: responseBody)
-        } catch {
-            log(request, status: Int(classify(error).status.code), start: start, prompt: 0, generated: 0)
-            return errorResponse(error, style: .ollama)
+/// Ollama's `format`: "" or absent (free text), "json" (any JSON object or array), or a JSON Schema object, compiled
+/// to a grammar the sampler follows. A schema keyword the compiler cannot enforce is a 400 naming it.
+func outputGrammar(_ format: HearthGrammar.JSONValue?) throws -> Grammar? {
+    guard let format else { return nil }
+    do {
+        switch format {
+        case .null: return nil
+        case .string(let s) where s.isEmpty: return nil
+        case .string(let s) where s == "json": return try Grammar(gbnf: try JSONSchemaGrammar.anyJSON)
+        case .object: return try Grammar(gbnf: try JSONSchemaGrammar.gbnf(schema: format))
+        default:
+            throw ServerError.badRequest("field 'format' must be \"json\" or a JSON Schema object, got \(format.serialized)")
         }
+    } catch let e as GrammarError {
+        throw ServerError.badRequest("field 'format': \(e)")
     }
+}
+
+/// Ollama's `logprobs` / `top_logprobs` (0…20) as generate options.
+func applyLogprobs(_ gen: inout GenerationRequest, _ logprobs: Bool?, _ top: Int?) throws {
+    if let top {
+        guard (0...20).contains(top) else { throw ServerError.badRequest("top_logprobs must be between 0 and 20, got \(top)") }
+        gen.options.topLogprobs = top
+    }
+    gen.options.logprobs = logprobs == true || (top ?? 0) > 0
 }
 
 /// Ollama's closing object: durations in nanoseconds.
@@ -128,8 +105,8 @@ func finalObject(_ model: String, _ s: GenerationStats, start: Date, load: Doubl
 }
 
 /// RFC 3339 with fractional seconds, UTC, as Ollama's `created_at`.
-func timestamp() -> String {
+func timestamp(_ date: Date = Date()) -> String {
     let f = ISO8601DateFormatter()
     f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    return f.string(from: Date())
+    return f.string(from: date)
 }

@@ -9,13 +9,20 @@ public enum ServerError: Error, CustomStringConvertible {
     case modelNotFound(String)
     case loadFailed(path: String, reason: String)
     case notSupported(String)
+    /// Every loaded model is busy and no other may load now (503).
+    case busy(String)
+    /// The model's weights + KV cache estimate does not fit in available memory.
+    case insufficientMemory(String)
+    /// Any other failure, its message as it is (500).
+    case failed(String)
 
     public var description: String {
         switch self {
         case .badRequest(let m): return m
-        case .modelNotFound(let n): return "model '\(n)' not found (give a .gguf path, or start hearth serve --model PATH)"
+        case .modelNotFound(let n): return "model '\(n)' not found (see /api/tags; pull or create it, or give a .gguf path)"
         case .loadFailed(let p, let r): return "cannot load \(p): \(r)"
         case .notSupported(let m): return "\(m) is not supported yet"
+        case .busy(let m), .insufficientMemory(let m), .failed(let m): return m
         }
     }
 }
@@ -33,7 +40,8 @@ func classify(_ error: Error) -> (status: HTTPResponse.Status, message: String, 
         switch e {
         case .badRequest, .notSupported: return (.badRequest, e.description, "invalid_request_error")
         case .modelNotFound: return (.notFound, e.description, "not_found_error")
-        case .loadFailed: return (.internalServerError, e.description, "server_error")
+        case .loadFailed, .insufficientMemory, .failed: return (.internalServerError, e.description, "server_error")
+        case .busy: return (.serviceUnavailable, e.description, "server_busy")
         }
     case let e as SchedulerError:
         switch e {

@@ -95,7 +95,7 @@ extension ModelStore {
     }
 
     /// Reads a GGUF's header for the config blob (and to reject a file that is not a GGUF before copying it).
-    func ggufConfig(_ path: String) throws -> ModelConfig {
+    public func ggufConfig(_ path: String) throws -> ModelConfig {
         _ = try fileSize(path)
         let file: GGUFFile
         do { file = try GGUFFile(path: path) } catch { throw StoreError.io(path: path, message: "not a usable GGUF model: \(error)") }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hearth
 import HearthServer
+import HearthStore
 import Logging
 
 /// `hearth serve`: the HTTP server with Ollama's and OpenAI's APIs (see HearthServer), listening on
@@ -13,13 +14,15 @@ struct ServeCommand: ParsableCommand {
         discussion: """
             Environment: HEARTH_HOST (address, default 127.0.0.1:11434), HEARTH_NUM_PARALLEL (sequences computed \
             together per model, default 4), HEARTH_MAX_QUEUE (waiting requests before 503, default 512), \
-            HEARTH_CONTEXT_LENGTH (default num_ctx, 4096).
+            HEARTH_CONTEXT_LENGTH (default num_ctx, 4096), HEARTH_KEEP_ALIVE (how long an idle model stays loaded: \
+            a duration such as 5m or 1h30m, seconds, or negative for ever; default 5m), HEARTH_MAX_LOADED_MODELS \
+            (default 3; the least recently used idle model is unloaded to make room), HEARTH_MODELS (the model store).
             """)
 
     @Option(name: .long, help: "Address to listen on, HOST[:PORT] (default: HEARTH_HOST or 127.0.0.1:11434).")
     var host: String?
 
-    @Option(name: .long, help: "A .gguf file served as the default model (requests may also name a .gguf path).")
+    @Option(name: .long, help: "The model requests get when they name none: a store name or a .gguf path.")
     var model: String?
 
     @Option(name: .long, help: "Threads to compute on (default: physical cores).")
@@ -33,11 +36,21 @@ struct ServeCommand: ParsableCommand {
         } catch {
             throw CLIError("\(error)")
         }
-        if let m = model, !FileManager.default.fileExists(atPath: m) { throw CLIError("\(m): no such file") }
+        let store = openStore()
+        if let m = model { _ = try storeCall { try store.resolve(m) } }
         let config: SchedulerConfiguration
-        do { config = try SchedulerConfiguration.fromEnvironment() } catch { throw CLIError("\(error)") }
+        let keepAlive: KeepAlive
+        let maxLoaded: Int
+        do {
+            config = try SchedulerConfiguration.fromEnvironment()
+            keepAlive = try KeepAlive.fromEnvironment()
+            maxLoaded = try StoreModelProvider.maxLoadedFromEnvironment()
+        } catch {
+            throw CLIError("\(error)")
+        }
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
-        let provider = FileModelProvider(defaultPath: model, configuration: config, threads: threads)
+        let provider = StoreModelProvider(store: store, defaultModel: model, configuration: config, threads: threads,
+                                          keepAlive: keepAlive, maxLoaded: maxLoaded)
         let server = HearthServer(address: address, models: provider)
         let outcome = ServeOutcome()
         let done = DispatchSemaphore(value: 0)
