@@ -1,4 +1,5 @@
 import Foundation
+import HearthGrammar
 import HearthModels
 import HearthTokenizers
 
@@ -173,6 +174,8 @@ public final class Scheduler: @unchecked Sendable {
         let s = ActiveSequence(pending: p, slot: slot, tokenizer: loaded.tokenizer,
                                tiledPrompt: p.prompt.count >= 64)
         s.stats.queueDuration = Date().timeIntervalSince(p.submitted)
+        // A grammar gets its own matcher per sequence (matchers hold the parse state of one output).
+        if let g = p.request.options.grammar { s.constraint = GrammarConstraint(grammar: g, loaded: loaded) }
         if configuration.prefixCaching {
             // At least the last prompt token is computed: its logits give the first generated token.
             let blocks = cache.lookupPrefix(s.tokens, tiled: s.tiled, limit: p.prompt.count - 1)
@@ -229,6 +232,7 @@ public final class Scheduler: @unchecked Sendable {
             s.computed = max(s.computed, Int(batch.positions[i]) + 1)
         }
         var done: Set<UInt64> = []
+        var failures: [UInt64: Error] = [:]
         for r in 0..<logits.rowCount {
             let s = owners[logits.batchIndices[r]]
             if s.generated == 0 && s.computed == s.promptCount {
@@ -236,21 +240,34 @@ public final class Scheduler: @unchecked Sendable {
                 s.decodeStart = now
                 if configuration.prefixCaching { cache.publish(s.slot, tokens: s.tokens, tiled: s.tiled) }
             }
-            if let reason = sample(s, logits.row(r), now: now) {
-                s.stats.doneReason = reason
+            do {
+                if let reason = try sample(s, logits.row(r), now: now) {
+                    s.stats.doneReason = reason
+                    done.insert(s.id)
+                }
+            } catch {
+                // A grammar no token can continue: this sequence fails, the others go on.
+                failures[s.id] = SchedulerError.failed("\(error)")
                 done.insert(s.id)
             }
         }
-        for s in active where done.contains(s.id) { finish(s, error: nil) }
+        for s in active where done.contains(s.id) { finish(s, error: failures[s.id]) }
         active.removeAll { done.contains($0.id) }
     }
 
-    /// Samples, streams the token, and says why the sequence ends ("stop"/"length"), if it does.
-    private func sample(_ s: ActiveSequence, _ row: ArraySlice<Float>, now: Date) -> String? {
+    /// Samples, streams the token, and says why the sequence ends ("stop"/"length"), if it does. Throws when the
+    /// request's grammar cannot be continued.
+    private func sample(_ s: ActiveSequence, _ row: ArraySlice<Float>, now: Date) throws -> String? {
         let options = s.request.options
         let limit = (options.numPredict ?? -1) < 0 ? Int.max : (options.numPredict ?? 0)
         if s.generated >= limit { return "length" }
-        let id = s.sampler.sample(row, history: s.tokens)
+        let id: Int32
+        if let constraint = s.constraint {
+            id = try s.sampler.sample(row, history: s.tokens, constraint: constraint)
+            try constraint.accept(id)
+        } else {
+            id = s.sampler.sample(row, history: s.tokens)
+        }
         let tok = loaded.tokenizer
         if !s.request.ignoreEOS && tok.isEndOfGeneration(id) { return "stop" }
         var out = GeneratedToken(id: id, piece: tok.pieceText(id), text: s.detokenizer.append(id), logprob: nil,
@@ -268,6 +285,8 @@ public final class Scheduler: @unchecked Sendable {
         s.pendingToken = id
         if case .terminated = s.continuation.yield(.token(out)) { return "stop" }
         if stopped { return "stop" }
+        // A complete grammar allows only end-of-generation next: stop without another step.
+        if s.constraint?.mustEnd == true { return "stop" }
         if s.generated >= limit || s.tokens.count >= s.contextSize { return "length" }
         return nil
     }
@@ -362,6 +381,8 @@ final class ActiveSequence {
     var sampler: Sampler
     var detokenizer: Detokenizer
     var stopFilter: StopFilter
+    /// The request's grammar (GenerateOptions.grammar) with this sequence's parse state.
+    var constraint: GrammarConstraint?
     var stats = GenerationStats()
 
     init(pending p: Pending, slot: Int32, tokenizer: any Tokenizer, tiledPrompt: Bool) {

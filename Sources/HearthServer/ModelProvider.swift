@@ -41,9 +41,32 @@ public protocol ModelProvider: Sendable {
     func embedder(_ name: String?) async throws -> Embedder
     /// Stops every scheduler (server shutdown).
     func shutdown() async
+    /// Every model this provider can serve by name (`GET /v1/models`), loaded or not.
+    func availableModels() async -> [AvailableModel]
+    /// The models loaded now (`GET /metrics` reads their schedulers' statistics).
+    func loadedModels() async -> [ServedModel]
+}
+
+/// A model a provider can serve, as listings show it (OpenAI's model object: id, created, owned_by).
+public struct AvailableModel: Sendable, Equatable {
+    /// The name a request's `model` field gives to use it.
+    public var name: String
+    /// When the model was created or last changed (its manifest or file).
+    public var modifiedAt: Date
+    /// OpenAI's `owned_by`: the namespace of a store name (`library` by default), or `hearth` for files.
+    public var ownedBy: String
+
+    public init(name: String, modifiedAt: Date, ownedBy: String) {
+        self.name = name
+        self.modifiedAt = modifiedAt
+        self.ownedBy = ownedBy
+    }
 }
 
 extension ModelProvider {
+    public func availableModels() async -> [AvailableModel] { [] }
+    public func loadedModels() async -> [ServedModel] { [] }
+
     /// The scheduler serving `name`.
     public func scheduler(for name: String?) async throws -> Scheduler { try await model(name).scheduler }
 }
@@ -117,6 +140,22 @@ public actor FileModelProvider: ModelProvider {
     /// The default model's file name without `.gguf`, also accepted as its name.
     var defaultName: String? {
         defaultPath.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent }
+    }
+
+    /// The default model (by its file name without `.gguf`) and any other file loaded by path.
+    public func availableModels() async -> [AvailableModel] {
+        var out: [AvailableModel] = []
+        func entry(_ name: String, _ path: String) -> AvailableModel {
+            let modified = (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? nil
+            return AvailableModel(name: name, modifiedAt: modified ?? Date(timeIntervalSince1970: 0), ownedBy: "hearth")
+        }
+        if let d = defaultPath, let name = defaultName { out.append(entry(name, d)) }
+        for path in loaded.keys.sorted() where path != defaultPath { out.append(entry(path, path)) }
+        return out
+    }
+
+    public func loadedModels() async -> [ServedModel] {
+        loaded.keys.sorted().compactMap { loaded[$0] }
     }
 
     public func shutdown() async {
