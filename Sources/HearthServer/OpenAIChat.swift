@@ -191,12 +191,12 @@ extension HearthServer {
                               parser: ChatOutputParser(formatter: served.chat, tools: tools))
             let recorder = metrics.generation(route: "/v1/chat/completions", start: start)
             if body.stream != true {
-                let result = try await run.collect(mergeChoices(streams), recorder: recorder)
+                let result = try await run.collect(streams, recorder: recorder)
                 log(request, status: 200, start: start, prompt: result.usage.prompt, generated: result.usage.completion)
                 return jsonResponse(result.object)
             }
             return sseResponse(request, start: start) { send in
-                try await run.stream(mergeChoices(streams), includeUsage: body.stream_options?.include_usage ?? false,
+                try await run.stream(streams, includeUsage: body.stream_options?.include_usage ?? false,
                                      recorder: recorder, send: send)
             }
         } catch {
@@ -226,8 +226,8 @@ extension HearthServer {
     /// Submits `n` copies of `gen` together (choice i of a seeded request gets seed + i). If one is refused
     /// (queue full), those already queued are cancelled by dropping their streams.
     func submitChoices(_ gen: GenerationRequest, n: Int, scheduler: Scheduler) throws
-        -> [AsyncThrowingStream<GenerationEvent, Error>] {
-        var streams: [AsyncThrowingStream<GenerationEvent, Error>] = []
+        -> [GenerationStream] {
+        var streams: [GenerationStream] = []
         for i in 0..<n {
             var g = gen
             g.options.sampling.seed = choiceSeed(gen.options.sampling.seed, index: i)

@@ -4,28 +4,37 @@ import HearthEngine
 import HearthTokenizers
 import Hummingbird
 
-/// The events of a request's `n` choices, merged into one stream in arrival order, each tagged with its choice.
-typealias ChoiceEvents = AsyncThrowingStream<(index: Int, event: GenerationEvent), Error>
+typealias GenerationStream = AsyncThrowingStream<GenerationEvent, Error>
 
-/// Merges the choices' streams. When the consumer goes away (client disconnected) or one choice fails, every
-/// choice's stream is cancelled, which drops its sequence from the scheduler within one step.
-func mergeChoices(_ streams: [AsyncThrowingStream<GenerationEvent, Error>]) -> ChoiceEvents {
-    let (out, continuation) = ChoiceEvents.makeStream()
-    let task = Task {
-        do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for (i, s) in streams.enumerated() {
-                    group.addTask { for try await e in s { continuation.yield((i, e)) } }
+/// Runs `body` on the events of a request's `n` choices, in arrival order, each with its choice index. Every
+/// choice is read by a child task of one task group, so when `body` throws (the client disconnected) or a choice
+/// fails, leaving the group cancels every choice's stream, which drops its sequence from the scheduler within
+/// one step. Returns once every choice's stream has ended.
+func forEachChoiceEvent(_ streams: [GenerationStream], _ body: (Int, GenerationEvent) async throws -> Void) async throws {
+    // nil marks the end of a choice's stream.
+    let (channel, continuation) = AsyncThrowingStream<(Int, GenerationEvent?), Error>.makeStream()
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for (i, s) in streams.enumerated() {
+            group.addTask {
+                do {
+                    for try await e in s { continuation.yield((i, e)) }
+                    continuation.yield((i, nil))
+                } catch {
+                    continuation.finish(throwing: error)
                 }
-                try await group.waitForAll()
             }
-            continuation.finish()
-        } catch {
-            continuation.finish(throwing: error)
         }
+        var open = streams.count
+        for try await (i, e) in channel {
+            guard let e else {
+                open -= 1
+                if open == 0 { break }
+                continue
+            }
+            try await body(i, e)
+        }
+        group.cancelAll()
     }
-    continuation.onTermination = { _ in task.cancel() }
-    return out
 }
 
 /// Token counts of a finished request: the prompt once, the completions of all choices summed (OpenAI's `usage`).
@@ -108,10 +117,11 @@ struct ChatRun: @unchecked Sendable {
     }
 
     /// The whole answer as one `chat.completion` object.
-    func collect(_ events: ChoiceEvents, recorder: GenerationRecorder) async throws -> (object: [String: Any], usage: UsageCounts) {
+    func collect(_ streams: [GenerationStream], recorder: GenerationRecorder) async throws
+        -> (object: [String: Any], usage: UsageCounts) {
         var choices = makeChoices()
         var usage = UsageCounts()
-        for try await (i, e) in events {
+        try await forEachChoiceEvent(streams) { i, e in
             switch e {
             case .token(let t):
                 if t.id >= 0 {
@@ -150,7 +160,7 @@ struct ChatRun: @unchecked Sendable {
     /// The answer as `chat.completion.chunk` events: first each choice's `{role: "assistant", content: ""}`, then
     /// one chunk per piece of content, reasoning or tool call (with the logprobs of the tokens it came from),
     /// then each choice's finish chunk, then (with `include_usage`) a chunk with empty `choices` and the usage.
-    func stream(_ events: ChoiceEvents, includeUsage: Bool, recorder: GenerationRecorder,
+    func stream(_ streams: [GenerationStream], includeUsage: Bool, recorder: GenerationRecorder,
                 send: ([String: Any]) async throws -> Void) async throws -> UsageCounts {
         var choices = makeChoices()
         var pending: [[[String: Any]]] = Array(repeating: [], count: n)  // logprobs not yet sent, per choice
@@ -178,7 +188,7 @@ struct ChatRun: @unchecked Sendable {
                 try await send(chunk([choice], includeUsage: includeUsage))
             }
         }
-        for try await (i, e) in events {
+        try await forEachChoiceEvent(streams) { i, e in
             switch e {
             case .token(let t):
                 if t.id >= 0 {

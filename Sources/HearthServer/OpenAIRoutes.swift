@@ -95,7 +95,7 @@ extension HearthServer {
             guard prompts.count * n <= maxChoices else {
                 throw ServerError.badRequest("\(prompts.count) prompts × n = \(n) asks for \(prompts.count * n) completions; at most \(maxChoices)")
             }
-            var streams: [AsyncThrowingStream<GenerationEvent, Error>] = []
+            var streams: [GenerationStream] = []
             for p in prompts {
                 var gen = GenerationRequest(prompt: p)
                 try body.applySampling(to: &gen, defaults: served.parameters)
@@ -118,12 +118,13 @@ extension HearthServer {
                                     logprobs: body.logprobs != nil, echo: echo)
             let recorder = metrics.generation(route: "/v1/completions", start: start)
             if body.stream != true {
-                let result = try await run.collect(mergeChoices(streams), recorder: recorder)
+                let result = try await run.collect(streams, recorder: recorder)
                 log(request, status: 200, start: start, prompt: result.usage.prompt, generated: result.usage.completion)
                 return jsonResponse(result.object)
             }
+            let all = streams
             return sseResponse(request, start: start) { send in
-                try await run.stream(mergeChoices(streams), includeUsage: body.stream_options?.include_usage ?? false,
+                try await run.stream(all, includeUsage: body.stream_options?.include_usage ?? false,
                                      recorder: recorder, send: send)
             }
         } catch {
@@ -154,13 +155,14 @@ struct CompletionRun: Sendable {
         ["id": id, "object": "text_completion", "created": created, "model": model, "choices": choices]
     }
 
-    func collect(_ events: ChoiceEvents, recorder: GenerationRecorder) async throws -> (object: [String: Any], usage: UsageCounts) {
+    func collect(_ streams: [GenerationStream], recorder: GenerationRecorder) async throws
+        -> (object: [String: Any], usage: UsageCounts) {
         var texts = echo ?? Array(repeating: "", count: count)
         var tokens = Array(repeating: [GeneratedToken](), count: count)
         var finish = Array(repeating: "stop", count: count)
         var usage = UsageCounts()
         var prompts: [Int: Int] = [:]
-        for try await (i, e) in events {
+        try await forEachChoiceEvent(streams) { i, e in
             switch e {
             case .token(let t):
                 texts[i] += t.text
@@ -185,7 +187,7 @@ struct CompletionRun: Sendable {
         stride(from: 0, to: count, by: n).reduce(0) { $0 + (prompts[$1] ?? 0) }
     }
 
-    func stream(_ events: ChoiceEvents, includeUsage: Bool, recorder: GenerationRecorder,
+    func stream(_ streams: [GenerationStream], includeUsage: Bool, recorder: GenerationRecorder,
                 send: ([String: Any]) async throws -> Void) async throws -> UsageCounts {
         var usage = UsageCounts()
         var offsets = Array(repeating: 0, count: count)
@@ -196,7 +198,7 @@ struct CompletionRun: Sendable {
                 offsets[i] = text.count
             }
         }
-        for try await (i, e) in events {
+        try await forEachChoiceEvent(streams) { i, e in
             switch e {
             case .token(let t):
                 if t.id >= 0 { recorder.token(choice: i) }
