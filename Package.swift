@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
         .target(name: "HearthTensors", swiftSettings: kernelFlags),
@@ -51,10 +52,11 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .target(name: "HearthServer", dependencies: [
-            "HearthEngine", "HearthChat", "HearthStore",
+            "HearthEngine", "HearthChat", "HearthStore", "HearthGrammar", "HearthTemplates",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .target(name: "Hearth", dependencies: ["HearthEngine", "HearthGrammar", "HearthTemplates", "HearthChat"]),
         .executableTarget(name: "hearth", dependencies: [

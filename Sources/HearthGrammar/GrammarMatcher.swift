@@ -14,9 +14,12 @@
 /// cache, so reusing a matcher for many generations under one grammar gets faster.
 public final class GrammarMatcher {
     /// Bytes of a UTF-8 character seen so far (`remaining` continuation bytes still to come; 0 = none pending).
+    /// `minimum` is the smallest code point a sequence of this length may encode (RFC 3629 §3: overlong forms such
+    /// as C1 B4 for "t" are invalid and must not let a token smuggle a character past a literal).
     public struct Partial: Hashable, Sendable {
         var value: UInt32 = 0
         var remaining: UInt8 = 0
+        var minimum: UInt32 = 0
     }
 
     public let grammar: Grammar
@@ -107,9 +110,9 @@ public final class GrammarMatcher {
         var complete = false
         if p.remaining == 0 {
             if b < 0x80 { p.value = UInt32(b); complete = true }
-            else if b & 0xE0 == 0xC0 { p = Partial(value: UInt32(b & 0x1F), remaining: 1) }
-            else if b & 0xF0 == 0xE0 { p = Partial(value: UInt32(b & 0x0F), remaining: 2) }
-            else if b & 0xF8 == 0xF0 { p = Partial(value: UInt32(b & 0x07), remaining: 3) }
+            else if b & 0xE0 == 0xC0 { p = Partial(value: UInt32(b & 0x1F), remaining: 1, minimum: 0x80) }
+            else if b & 0xF0 == 0xE0 { p = Partial(value: UInt32(b & 0x0F), remaining: 2, minimum: 0x800) }
+            else if b & 0xF8 == 0xF0 { p = Partial(value: UInt32(b & 0x07), remaining: 3, minimum: 0x10000) }
             else { return nil }
         } else {
             guard b & 0xC0 == 0x80 else { return nil }
@@ -120,6 +123,8 @@ public final class GrammarMatcher {
         let classes = grammar.classes, elements = grammar.elements
         if complete {
             let c = p.value
+            // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
+            guard c >= p.minimum, c <= 0x10FFFF, !(0xD800...0xDFFF).contains(c) else { return nil }
             p = Partial()
             nextStamp()
             let base = buf.count
@@ -139,7 +144,8 @@ public final class GrammarMatcher {
             }
         } else {
             let shift = UInt32(6 * p.remaining)
-            let lo = p.value << shift, hi = lo | ((1 << shift) - 1)
+            let lo = max(p.value << shift, p.minimum), hi = min((p.value << shift) | ((1 << shift) - 1), 0x10FFFF)
+            guard lo <= hi, !(lo >= 0xD800 && hi <= 0xDFFF) else { return nil }
             for i in range {
                 let s = buf[i]
                 if s != GrammarMatcher.accept, classes[Int(elements[Int(nodePos[Int(s)])])].intersects(lo, hi) { buf.append(s) }

@@ -13,6 +13,8 @@ public struct HearthServer: Sendable {
     public let address: ServerAddress
     public let models: any ModelProvider
     public let logger: Logger
+    /// Prometheus metrics served at `GET /metrics`.
+    public let metrics = ServerMetrics()
 
     public init(address: ServerAddress, models: any ModelProvider, logger: Logger = Logger(label: "hearth.server")) {
         self.address = address
@@ -23,12 +25,14 @@ public struct HearthServer: Sendable {
     func makeRouter() -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: RequestLogMiddleware(logger: logger))
+        router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.get("/") { _, _ in "Hearth is running" }
         router.head("/") { _, _ in HTTPResponse.Status.ok }
         router.get("/api/version") { _, _ in jsonResponse(["version": HearthServer.version]) }
         router.get("/health") { _, _ in jsonResponse(["status": "ok"]) }
         addOllamaRoutes(router)
         router.post("/v1/completions") { request, context in try await self.completions(request, context: context) }
+        addOpenAIRoutes(router)
         return router
     }
 
@@ -90,7 +94,7 @@ func logLine(_ logger: Logger, _ line: String, status: Int, start: Date, prompt:
 /// Logs requests the generation routes do not log themselves (those log when their stream ends, with counts).
 struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
     let logger: Logger
-    static var selfLogging: Set<String> { ["/api/generate", "/api/chat", "/v1/completions"] }
+    static var selfLogging: Set<String> { ["/api/generate", "/api/chat", "/v1/completions", "/v1/chat/completions"] }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response {

@@ -1,130 +1,132 @@
 import Foundation
 import HearthEngine
+import HearthTokenizers
 import Hummingbird
 import Logging
 
 /// OpenAI's `POST /v1/completions` (platform.openai.com/docs/api-reference/completions): the prompt is used as it
-/// is; `stream: true` sends Server-Sent Events, one `data: {chunk}` per token and `data: [DONE]` at the end.
+/// is (a string, a list of strings, or a list of token ids); `stream: true` sends Server-Sent Events, one
+/// `data: {chunk}` per token and `data: [DONE]` at the end. `max_tokens` defaults to 16, as OpenAI's does.
 /// `ignore_eos` (vLLM's and llama-server's extension) keeps generating past end-of-generation tokens.
-struct CompletionBody: Decodable, Sendable {
+struct CompletionBody: Decodable, Sendable, OpenAISamplingFields {
     var model: String?
-    var prompt: String?
+    var prompt: PromptField?
     var max_tokens: Int?
     var temperature: Float?
     var top_p: Float?
+    var top_k: Int?
+    var min_p: Float?
     var seed: Int?
     var stream: Bool?
     var stop: StopField?
+    var presence_penalty: Float?
+    var frequency_penalty: Float?
+    var logit_bias: [String: Float]?
     var logprobs: Int?
     var n: Int?
     var echo: Bool?
+    var suffix: String?
+    var best_of: Int?
     var ignore_eos: Bool?
+    var grammar: String?
     var stream_options: StreamOptions?
     var options: OllamaOptions?
     var user: String?
+}
 
-    struct StreamOptions: Decodable, Sendable { var include_usage: Bool? }
+/// A completions `prompt`: one string, a list of strings (one completion each), or token ids.
+enum PromptField: Decodable, Sendable {
+    case texts([String])
+    case tokens([Int32])
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let s = try? c.decode(String.self) { self = .texts([s]); return }
+        if let list = try? c.decode([String].self) { self = .texts(list); return }
+        if let ids = try? c.decode([Int32].self) { self = .tokens(ids); return }
+        throw DecodingError.typeMismatch(String.self, .init(codingPath: c.codingPath,
+            debugDescription: "expected a string, a list of strings or a list of token ids"))
+    }
 }
 
 extension HearthServer {
+    /// The OpenAI routes other than `/v1/completions`: chat, models, metrics, tokenize/detokenize.
+    func addOpenAIRoutes(_ router: Router<BasicRequestContext>) {
+        router.post("/v1/chat/completions") { request, context in try await self.chatCompletions(request, context: context) }
+        router.get("/v1/models") { _, _ in await self.listModels() }
+        router.get("/v1/models/**") { _, context in await self.retrieveModel(context) }
+        router.get("/metrics") { _, _ in await self.metricsResponse() }
+        router.post("/tokenize") { request, _ in await self.tokenize(request) }
+        router.post("/detokenize") { request, _ in await self.detokenize(request) }
+    }
+
     func completions(_ request: Request, context: some RequestContext) async throws -> Response {
         let start = Date()
         do {
-            let body = try await decode(CompletionBody.self, request)
-            guard let prompt = body.prompt else { throw ServerError.badRequest("field 'prompt' is required (a string)") }
-            if let n = body.n, n != 1 { throw ServerError.notSupported("n other than 1") }
-            if body.echo == true { throw ServerError.notSupported("echo") }
-            let scheduler = try await models.scheduler(for: body.model)
-            var gen = GenerationRequest(prompt: scheduler.loaded.tokenize(prompt))
-            try body.options?.apply(to: &gen)
-            if let v = body.temperature {
-                guard v >= 0 && v <= 2 else { throw ServerError.badRequest("temperature must be between 0 and 2, got \(v)") }
-                gen.options.sampling.temperature = v
+            let data = try await requestData(request)
+            let body = try JSONDecoder().decode(CompletionBody.self, from: data)
+            let ordered = try orderedJSON(data)
+            guard let promptField = body.prompt else {
+                throw ServerError.badRequest("field 'prompt' is required (a string, a list of strings or token ids)")
             }
-            if let v = body.top_p {
-                guard v >= 0 && v <= 1 else { throw ServerError.badRequest("top_p must be between 0 and 1, got \(v)") }
-                gen.options.sampling.topP = v
+            let n = try body.choiceCount()
+            if body.suffix != nil { throw ServerError.notSupported("suffix (fill-in-the-middle)") }
+            if let b = body.best_of, b != n { throw ServerError.notSupported("best_of other than n") }
+            if let v = body.max_tokens, v < 0 { throw field("max_tokens", "≥ 0", v) }
+            if let v = body.logprobs, v < 0 || v > 20 { throw field("logprobs", "between 0 and 20", v) }
+            if body.echo == true && body.logprobs != nil {
+                throw ServerError.notSupported("echo with logprobs (log-probabilities of prompt tokens)")
             }
-            if let v = body.seed { gen.options.sampling.seed = UInt64(bitPattern: Int64(v)) }
-            if let v = body.max_tokens {
-                guard v >= 0 else { throw ServerError.badRequest("max_tokens must be ≥ 0, got \(v)") }
-                gen.options.numPredict = v
-            } else if body.options?.num_predict == nil {
-                gen.options.numPredict = 16  // OpenAI's default for completions
+            let grammar = try body.outputGrammar(ordered)
+            let served = try await models.model(body.model)
+            let loaded = served.loaded
+            try body.checkLogitBias(vocabSize: loaded.model.info.vocabSize)
+            let prompts: [[Int32]]
+            let promptTexts: [String]
+            switch promptField {
+            case .texts(let list):
+                guard !list.isEmpty else { throw ServerError.badRequest("field 'prompt' is an empty list") }
+                prompts = list.map { loaded.tokenize($0) }
+                promptTexts = list
+            case .tokens(let ids):
+                prompts = [ids]
+                promptTexts = [loaded.tokenizer.decode(ids, special: true)]
             }
-            if let v = body.logprobs {
-                guard v >= 0 && v <= 20 else { throw ServerError.badRequest("logprobs must be between 0 and 20, got \(v)") }
-                gen.options.logprobs = true
-                gen.options.topLogprobs = v
+            guard prompts.count * n <= maxChoices else {
+                throw ServerError.badRequest("\(prompts.count) prompts × n = \(n) asks for \(prompts.count * n) completions; at most \(maxChoices)")
             }
-            gen.ignoreEOS = body.ignore_eos ?? false
-            if let stop = body.stop?.values {
-                guard stop.count <= 4 else { throw ServerError.badRequest("stop holds \(stop.count) strings; at most 4 are allowed") }
-                gen.stop = stop
+            var streams: [GenerationStream] = []
+            for p in prompts {
+                var gen = GenerationRequest(prompt: p)
+                try body.applySampling(to: &gen, defaults: served.parameters)
+                if let v = body.max_tokens {
+                    gen.options.numPredict = v
+                } else if body.options?.num_predict == nil {
+                    gen.options.numPredict = 16  // OpenAI's default for completions
+                }
+                if let v = body.logprobs {
+                    gen.options.logprobs = true
+                    gen.options.topLogprobs = v
+                }
+                gen.options.grammar = grammar
+                streams += try submitChoices(gen, n: n, scheduler: served.scheduler)
             }
-            let stream = try scheduler.submit(gen)
-            let id = "cmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(24).lowercased()
-            let created = Int(Date().timeIntervalSince1970), model = body.model ?? ""
-            let wantsLogprobs = body.logprobs != nil
-            @Sendable func choice(_ text: String, _ tokens: [GeneratedToken], finish: String?) -> [String: Any] {
-                var c: [String: Any] = ["text": text, "index": 0, "finish_reason": finish ?? NSNull()]
-                c["logprobs"] = wantsLogprobs ? logprobsObject(tokens) : NSNull()
-                return c
-            }
-            @Sendable func usage(_ s: GenerationStats) -> [String: Any] {
-                ["prompt_tokens": s.promptTokens, "completion_tokens": s.generatedTokens,
-                 "total_tokens": s.promptTokens + s.generatedTokens]
-            }
+            // Choice index = prompt index × n + sample index, as OpenAI orders them.
+            let echo = body.echo == true ? (0..<streams.count).map { promptTexts[$0 / n] } : nil
+            let run = CompletionRun(id: "cmpl-" + randomID(), created: Int(start.timeIntervalSince1970),
+                                    model: body.model ?? served.name, count: streams.count, n: n,
+                                    logprobs: body.logprobs != nil, echo: echo)
+            let recorder = metrics.generation(route: "/v1/completions", start: start)
             if body.stream != true {
-                var text = "", tokens: [GeneratedToken] = [], stats = GenerationStats()
-                for try await e in stream {
-                    switch e {
-                    case .token(let t): text += t.text; if t.id >= 0 { tokens.append(t) }
-                    case .done(let s): stats = s
-                    }
-                }
-                log(request, status: 200, start: start, prompt: stats.promptTokens, generated: stats.generatedTokens)
-                return jsonResponse(["id": id, "object": "text_completion", "created": created, "model": model,
-                                     "choices": [choice(text, tokens, finish: stats.doneReason)], "usage": usage(stats)])
+                let result = try await run.collect(streams, recorder: recorder)
+                log(request, status: 200, start: start, prompt: result.usage.prompt, generated: result.usage.completion)
+                return jsonResponse(result.object)
             }
-            let includeUsage = body.stream_options?.include_usage ?? false
-            let logger = self.logger, line = requestLine(request)
-            let responseBody = ResponseBody { writer in
-                func send(_ obj: Any) async throws {
-                    try await writer.write(ByteBuffer(bytes: Array("data: ".utf8) + jsonBytes(obj) + [0x0A, 0x0A]))
-                }
-                var stats = GenerationStats()
-                var status = 200, sent = 0
-                do {
-                    for try await e in stream {
-                        switch e {
-                        case .token(let t):
-                            if t.id >= 0 { sent += 1 }
-                            try await send(["id": id, "object": "text_completion", "created": created, "model": model,
-                                            "choices": [choice(t.text, t.id >= 0 ? [t] : [], finish: nil)]])
-                        case .done(let s):
-                            stats = s
-                            var last: [String: Any] = ["id": id, "object": "text_completion", "created": created,
-                                                       "model": model, "choices": [choice("", [], finish: s.doneReason)]]
-                            if includeUsage { last["usage"] = usage(s) }
-                            try await send(last)
-                        }
-                    }
-                    try await writer.write(ByteBuffer(bytes: Array("data: [DONE]\n\n".utf8)))
-                } catch let error as SchedulerError {
-                    status = 500
-                    try await send(["error": ["message": error.description, "type": "server_error", "code": NSNull()]])
-                } catch {
-                    logLine(logger, line, status: 499, start: start, prompt: stats.promptTokens,
-                            generated: sent)
-                    throw error
-                }
-                logLine(logger, line, status: status, start: start, prompt: stats.promptTokens,
-                        generated: max(stats.generatedTokens, sent))
-                try await writer.finish(nil)
+            let all = streams
+            return sseResponse(request, start: start) { send in
+                try await run.stream(all, includeUsage: body.stream_options?.include_usage ?? false,
+                                     recorder: recorder, send: send)
             }
-            return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
-                            body: responseBody)
         } catch {
             log(request, status: Int(classify(error).status.code), start: start, prompt: 0, generated: 0)
             return errorResponse(error, style: .openAI)
@@ -132,11 +134,107 @@ extension HearthServer {
     }
 }
 
-/// The legacy completions `logprobs` object: tokens, token_logprobs, top_logprobs (piece → logprob).
-func logprobsObject(_ tokens: [GeneratedToken]) -> [String: Any] {
-    ["tokens": tokens.map(\.piece), "token_logprobs": tokens.map { $0.logprob.map { Double($0) } ?? 0 },
-     "top_logprobs": tokens.map { t in
-         Dictionary(t.topLogprobs.map { ($0.piece, Double($0.logprob)) }, uniquingKeysWith: { a, _ in a })
-     },
-     "text_offset": [Int]()]
+/// One legacy completions request's answer, streamed or whole.
+struct CompletionRun: Sendable {
+    let id: String
+    let created: Int
+    let model: String
+    let count: Int
+    /// Choices per prompt.
+    let n: Int
+    let logprobs: Bool
+    /// Per choice, the prompt text to put before the completion (`echo: true`).
+    let echo: [String]?
+
+    func choice(_ index: Int, _ text: String, _ tokens: [GeneratedToken], offset: Int, finish: String?) -> [String: Any] {
+        ["text": text, "index": index, "finish_reason": finish ?? NSNull(),
+         "logprobs": logprobs ? logprobsObject(tokens, offset: offset) : NSNull()]
+    }
+
+    func object(_ choices: [[String: Any]]) -> [String: Any] {
+        ["id": id, "object": "text_completion", "created": created, "model": model, "choices": choices]
+    }
+
+    func collect(_ streams: [GenerationStream], recorder: GenerationRecorder) async throws
+        -> (object: [String: Any], usage: UsageCounts) {
+        var texts = echo ?? Array(repeating: "", count: count)
+        var tokens = Array(repeating: [GeneratedToken](), count: count)
+        var finish = Array(repeating: "stop", count: count)
+        var usage = UsageCounts()
+        var prompts: [Int: Int] = [:]
+        try await forEachChoiceEvent(streams) { i, e in
+            switch e {
+            case .token(let t):
+                texts[i] += t.text
+                if t.id >= 0 { tokens[i].append(t); recorder.token(choice: i) }
+            case .done(let s):
+                finish[i] = s.doneReason
+                prompts[i] = s.promptTokens
+                usage.completion += s.generatedTokens
+                recorder.done(s)
+            }
+        }
+        usage.prompt = promptTotal(prompts)
+        let choices = (0..<count).map { choice($0, texts[$0], tokens[$0], offset: 0, finish: finish[$0]) }
+        var obj = object(choices)
+        obj["usage"] = ["prompt_tokens": usage.prompt, "completion_tokens": usage.completion,
+                        "total_tokens": usage.prompt + usage.completion]
+        return (obj, usage)
+    }
+
+    /// Prompt tokens, each prompt once (choices p·n … p·n + n − 1 share prompt p).
+    private func promptTotal(_ prompts: [Int: Int]) -> Int {
+        stride(from: 0, to: count, by: n).reduce(0) { $0 + (prompts[$1] ?? 0) }
+    }
+
+    func stream(_ streams: [GenerationStream], includeUsage: Bool, recorder: GenerationRecorder,
+                send: ([String: Any]) async throws -> Void) async throws -> UsageCounts {
+        var usage = UsageCounts()
+        var offsets = Array(repeating: 0, count: count)
+        var prompts: [Int: Int] = [:]
+        if let echo {
+            for (i, text) in echo.enumerated() {
+                try await send(object([choice(i, text, [], offset: 0, finish: nil)]))
+                offsets[i] = text.count
+            }
+        }
+        try await forEachChoiceEvent(streams) { i, e in
+            switch e {
+            case .token(let t):
+                if t.id >= 0 { recorder.token(choice: i) }
+                var c = object([choice(i, t.text, t.id >= 0 ? [t] : [], offset: offsets[i], finish: nil)])
+                if includeUsage { c["usage"] = NSNull() }
+                try await send(c)
+                offsets[i] += t.text.count
+            case .done(let s):
+                prompts[i] = s.promptTokens
+                usage.completion += s.generatedTokens
+                recorder.done(s)
+                var c = object([choice(i, "", [], offset: offsets[i], finish: s.doneReason)])
+                if includeUsage { c["usage"] = NSNull() }
+                try await send(c)
+            }
+        }
+        usage.prompt = promptTotal(prompts)
+        if includeUsage {
+            var c = object([])
+            c["usage"] = ["prompt_tokens": usage.prompt, "completion_tokens": usage.completion,
+                          "total_tokens": usage.prompt + usage.completion]
+            try await send(c)
+        }
+        return usage
+    }
+}
+
+/// The legacy completions `logprobs` object: tokens, token_logprobs, top_logprobs (piece → logprob), text_offset
+/// (each token's character offset in the choice's text, starting at `offset`).
+func logprobsObject(_ tokens: [GeneratedToken], offset: Int = 0) -> [String: Any] {
+    var offsets: [Int] = []
+    var at = offset
+    for t in tokens { offsets.append(at); at += t.text.count }
+    return ["tokens": tokens.map(\.piece), "token_logprobs": tokens.map { finiteLogprob($0.logprob) },
+            "top_logprobs": tokens.map { t in
+                Dictionary(t.topLogprobs.map { ($0.piece, finiteLogprob($0.logprob)) }, uniquingKeysWith: { a, _ in a })
+            },
+            "text_offset": offsets]
 }
