@@ -52,6 +52,7 @@ let package = Package(
         ]),
         .target(name: "HearthServer", dependencies: [
             "HearthEngine", "HearthChat", "HearthStore",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -14,6 +14,14 @@ struct ServeCommand: ParsableCommand {
             Environment: HEARTH_HOST (address, default 127.0.0.1:11434), HEARTH_NUM_PARALLEL (sequences computed \
             together per model, default 4), HEARTH_MAX_QUEUE (waiting requests before 503, default 512), \
             HEARTH_CONTEXT_LENGTH (default num_ctx, 4096).
+
+            Security: HEARTH_API_KEY (when set, every route but / and /health needs the header \
+            'Authorization: Bearer KEY'; others get 401), HEARTH_ORIGINS (comma-separated origins that browser \
+            pages may call from, added to the defaults: http(s)://localhost, 127.0.0.1, [::1], 0.0.0.0 with any \
+            port, app://, file://, tauri://, vscode-webview://, vscode-file://; '*' matches any text, \
+            HEARTH_ORIGINS='*' allows every origin; other origins get 403), HEARTH_MAX_BODY (largest request body, \
+            bytes or with K/M/G, default 32M; larger bodies get 413; blob uploads are exempt). The server logs one \
+            line per request (method, path, status, time, token counts), never prompt or input text.
             """)
 
     @Option(name: .long, help: "Address to listen on, HOST[:PORT] (default: HEARTH_HOST or 127.0.0.1:11434).")
@@ -36,9 +44,11 @@ struct ServeCommand: ParsableCommand {
         if let m = model, !FileManager.default.fileExists(atPath: m) { throw CLIError("\(m): no such file") }
         let config: SchedulerConfiguration
         do { config = try SchedulerConfiguration.fromEnvironment() } catch { throw CLIError("\(error)") }
+        let security: SecurityConfiguration
+        do { security = try SecurityConfiguration.fromEnvironment() } catch { throw CLIError("\(error)") }
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         let provider = FileModelProvider(defaultPath: model, configuration: config, threads: threads)
-        let server = HearthServer(address: address, models: provider)
+        let server = HearthServer(address: address, models: provider, security: security)
         let outcome = ServeOutcome()
         let done = DispatchSemaphore(value: 0)
         Task {
