@@ -6,7 +6,9 @@ import NIOCore
 import ServiceLifecycle
 
 /// The HTTP server (Hummingbird 2): Ollama's and OpenAI's routes over the scheduler of each model.
-/// Routes so far: `GET|HEAD /`, `GET /api/version`, `GET /health`, `POST /api/generate`, `POST /v1/completions`.
+/// Routes so far: `GET|HEAD /`, `GET /api/version`, `GET /health`, `POST /api/generate`, `POST /v1/completions`,
+/// `POST /api/embed`, `POST /api/embeddings`, `POST /v1/embeddings` (EmbedRoutes.swift). Every route sits behind
+/// the security middleware (Security*.swift): Host check on loopback, CORS allowlist, API key, body limit.
 public struct HearthServer: Sendable {
     public static let version = "0.1.0"
     public let address: ServerAddress

@@ -20,7 +20,8 @@ struct ServeCommand: ParsableCommand {
             pages may call from, added to the defaults: http(s)://localhost, 127.0.0.1, [::1], 0.0.0.0 with any \
             port, app://, file://, tauri://, vscode-webview://, vscode-file://; '*' matches any text, \
             HEARTH_ORIGINS='*' allows every origin; other origins get 403), HEARTH_MAX_BODY (largest request body, \
-            bytes or with K/M/G, default 32M; larger bodies get 413; blob uploads are exempt). The server logs one \
+            bytes or with K/M/G, default 32M; larger bodies get 413; blob uploads are exempt). On a loopback \
+            address, requests whose Host header is not a local name get 403 (DNS-rebinding guard). The server logs one \
             line per request (method, path, status, time, token counts), never prompt or input text.
             """)
 
