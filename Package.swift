@@ -53,6 +53,7 @@ let package = Package(
         ]),
         .target(name: "HearthServer", dependencies: [
             "HearthEngine", "HearthChat", "HearthStore", "HearthGrammar", "HearthTemplates",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

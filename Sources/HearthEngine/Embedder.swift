@@ -5,6 +5,12 @@ import HearthModels
 import HearthTensors
 import HearthTokenizers
 
+/// One input to embed: a text (tokenized by the model's tokenizer) or token ids of the model's vocabulary.
+public enum EmbeddingInput: Sendable, Equatable {
+    case text(String)
+    case tokens([Int32])
+}
+
 /// Embeddings of a batch of texts, in input order, with each text's token count (for usage reporting).
 public struct EmbeddingResult: Sendable {
     public var embeddings: [[Float]]
@@ -86,32 +92,54 @@ public final class Embedder: @unchecked Sendable {
     /// shortest first.
     public func embed(_ texts: [String], truncate: Bool = true, dimensions requested: Int? = nil,
                       batchSize: Int = 32) throws -> EmbeddingResult {
+        try embed(inputs: texts.map { .text($0) }, truncate: truncate, dimensions: requested, batchSize: batchSize)
+    }
+
+    /// Embeds texts and token sequences (OpenAI's `input` may be token arrays: here they are ids of this
+    /// model's own vocabulary, used as given, special tokens included only if the caller put them there).
+    /// `limit` lowers the token limit below `maxTokens` (Ollama's `num_ctx` on /api/embed).
+    public func embed(inputs: [EmbeddingInput], truncate: Bool = true, dimensions requested: Int? = nil,
+                      limit: Int? = nil, batchSize: Int = 32) throws -> EmbeddingResult {
         if let requested, requested < 1 || requested > dimensions {
             throw EngineError.invalidOption("dimensions must be between 1 and \(dimensions), got \(requested)")
         }
         guard batchSize >= 1 else { throw EngineError.invalidOption("batch size must be at least 1") }
+        if let limit, limit < 2 { throw EngineError.invalidOption("the token limit must be at least 2, got \(limit)") }
+        let maxTokens = min(self.maxTokens, limit ?? self.maxTokens)
         lock.lock()
         defer { lock.unlock() }
         var sequences: [[Int32]] = []
-        for (i, text) in texts.enumerated() {
+        for (i, input) in inputs.enumerated() {
             var ids: [Int32]
-            if let tokenizerJSON {
-                ids = tokenizerJSON.encode(text)
-                if ids.count > maxTokens {
-                    guard truncate else { throw tooLong(i, ids.count) }
-                    ids = tokenizerJSON.encode(text, maxLength: maxTokens)
+            switch input {
+            case .tokens(let given):
+                ids = given
+                if let bad = ids.first(where: { $0 < 0 || Int($0) >= vocabularySize }) {
+                    throw EngineError.invalidOption("input \(i): token id \(bad) is outside the vocabulary 0..<\(vocabularySize)")
                 }
-            } else {
-                ids = tokenize(text)
                 if ids.count > maxTokens {
-                    guard truncate else { throw tooLong(i, ids.count) }
+                    guard truncate else { throw tooLong(i, ids.count, maxTokens) }
                     ids.removeSubrange(maxTokens...)
                 }
-                guard !ids.isEmpty else { throw EngineError.invalidOption("input \(i) has no tokens to embed") }
+            case .text(let text):
+                if let tokenizerJSON {
+                    ids = tokenizerJSON.encode(text)
+                    if ids.count > maxTokens {
+                        guard truncate else { throw tooLong(i, ids.count, maxTokens) }
+                        ids = tokenizerJSON.encode(text, maxLength: maxTokens)
+                    }
+                } else {
+                    ids = tokenize(text)
+                    if ids.count > maxTokens {
+                        guard truncate else { throw tooLong(i, ids.count, maxTokens) }
+                        ids.removeSubrange(maxTokens...)
+                    }
+                }
             }
+            guard !ids.isEmpty else { throw EngineError.invalidOption("input \(i) has no tokens to embed") }
             sequences.append(ids)
         }
-        var vectors = [[Float]](repeating: [], count: texts.count)
+        var vectors = [[Float]](repeating: [], count: inputs.count)
         if let encoder {
             let order = sequences.indices.sorted { sequences[$0].count < sequences[$1].count }
             for start in stride(from: 0, to: order.count, by: batchSize) {
@@ -129,8 +157,11 @@ public final class Embedder: @unchecked Sendable {
         return EmbeddingResult(embeddings: vectors, tokenCounts: sequences.map(\.count))
     }
 
-    private func tooLong(_ i: Int, _ count: Int) -> EngineError {
-        .invalidOption("input \(i) is \(count) tokens, longer than the model's limit of \(maxTokens); allow truncation to cut it")
+    /// The number of token ids the model knows (valid ids are 0..<vocabularySize).
+    public var vocabularySize: Int { encoder?.info.vocabSize ?? llm?.model.info.vocabSize ?? 0 }
+
+    private func tooLong(_ i: Int, _ count: Int, _ limit: Int) -> EngineError {
+        .invalidOption("input \(i) is \(count) tokens, longer than the model's limit of \(limit); allow truncation to cut it")
     }
 
     /// Mean of the final-normed hidden states of one sequence (llama.cpp's LLAMA_POOLING_TYPE_MEAN over

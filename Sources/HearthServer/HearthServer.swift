@@ -6,8 +6,9 @@ import NIOCore
 import ServiceLifecycle
 
 /// The HTTP server (Hummingbird 2): Ollama's and OpenAI's routes over the scheduler of each model.
-/// Routes: `GET|HEAD /`, `GET /api/version`, `GET /health`, Ollama's /api routes (OllamaRoutes.swift),
-/// `POST /v1/completions`.
+/// Routes: `GET|HEAD /`, `GET /api/version`, `GET /health`, Ollama's /api routes (OllamaRoutes.swift), the OpenAI
+/// routes (OpenAIRoutes.swift), the embedding routes (EmbedRoutes.swift). Every route sits behind the security
+/// middleware (Security*.swift): Host check on loopback, CORS allowlist, API key, body limit.
 public struct HearthServer: Sendable {
     public static let version = "0.1.0"
     public let address: ServerAddress
@@ -15,17 +16,29 @@ public struct HearthServer: Sendable {
     public let logger: Logger
     /// Prometheus metrics served at `GET /metrics`.
     public let metrics = ServerMetrics()
+    /// API key, CORS allowlist and body limit (SecurityConfiguration.swift); the default is the secure one.
+    public let security: SecurityConfiguration
 
-    public init(address: ServerAddress, models: any ModelProvider, logger: Logger = Logger(label: "hearth.server")) {
+    public init(address: ServerAddress, models: any ModelProvider, logger: Logger = Logger(label: "hearth.server"),
+                security: SecurityConfiguration = SecurityConfiguration()) {
         self.address = address
         self.models = models
         self.logger = logger
+        self.security = security
     }
 
     func makeRouter() -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: RequestLogMiddleware(logger: logger))
         router.add(middleware: MetricsMiddleware(metrics: metrics))
+        // The Host check and CORS first (a refused page learns nothing; preflights need no key), then the key,
+        // then the body limit.
+        if LocalHostHeaderMiddleware<BasicRequestContext>.isLoopback(address.host) {
+            router.add(middleware: LocalHostHeaderMiddleware())
+        }
+        router.add(middleware: CORSAllowlistMiddleware(configuration: security))
+        if let key = security.apiKey { router.add(middleware: APIKeyMiddleware(key: key)) }
+        router.add(middleware: BodyLimitMiddleware(limit: security.maxBodyBytes))
         router.get("/") { _, _ in "Hearth is running" }
         router.head("/") { _, _ in HTTPResponse.Status.ok }
         router.get("/api/version") { _, _ in jsonResponse(["version": HearthServer.version]) }
@@ -33,6 +46,9 @@ public struct HearthServer: Sendable {
         addOllamaRoutes(router)
         router.post("/v1/completions") { request, context in try await self.completions(request, context: context) }
         addOpenAIRoutes(router)
+        router.post("/api/embed") { request, context in try await self.embed(request, context: context) }
+        router.post("/api/embeddings") { request, context in try await self.legacyEmbeddings(request, context: context) }
+        router.post("/v1/embeddings") { request, context in try await self.openAIEmbeddings(request, context: context) }
         return router
     }
 
@@ -71,7 +87,7 @@ public struct HearthServer: Sendable {
     }
 
     func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
-        let buffer = try await request.body.collect(upTo: 64 << 20)
+        let buffer = try await request.body.collect(upTo: security.maxBodyBytes)
         let data = Data(buffer.readableBytesView)
         guard !data.isEmpty else { throw ServerError.badRequest("the request body is empty (expected a JSON object)") }
         return try JSONDecoder().decode(T.self, from: data)

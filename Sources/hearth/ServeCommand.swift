@@ -17,6 +17,15 @@ struct ServeCommand: ParsableCommand {
             HEARTH_CONTEXT_LENGTH (default num_ctx, 4096), HEARTH_KEEP_ALIVE (how long an idle model stays loaded: \
             a duration such as 5m or 1h30m, seconds, or negative for ever; default 5m), HEARTH_MAX_LOADED_MODELS \
             (default 3; the least recently used idle model is unloaded to make room), HEARTH_MODELS (the model store).
+
+            Security: HEARTH_API_KEY (when set, every route but / and /health needs the header \
+            'Authorization: Bearer KEY'; others get 401), HEARTH_ORIGINS (comma-separated origins that browser \
+            pages may call from, added to the defaults: http(s)://localhost, 127.0.0.1, [::1], 0.0.0.0 with any \
+            port, app://, file://, tauri://, vscode-webview://, vscode-file://; '*' matches any text, \
+            HEARTH_ORIGINS='*' allows every origin; other origins get 403), HEARTH_MAX_BODY (largest request body, \
+            bytes or with K/M/G, default 32M; larger bodies get 413; blob uploads are exempt). On a loopback \
+            address, requests whose Host header is not a local name get 403 (DNS-rebinding guard). The server logs one \
+            line per request (method, path, status, time, token counts), never prompt or input text.
             """)
 
     @Option(name: .long, help: "Address to listen on, HOST[:PORT] (default: HEARTH_HOST or 127.0.0.1:11434).")
@@ -41,17 +50,19 @@ struct ServeCommand: ParsableCommand {
         let config: SchedulerConfiguration
         let keepAlive: KeepAlive
         let maxLoaded: Int
+        let security: SecurityConfiguration
         do {
             config = try SchedulerConfiguration.fromEnvironment()
             keepAlive = try KeepAlive.fromEnvironment()
             maxLoaded = try StoreModelProvider.maxLoadedFromEnvironment()
+            security = try SecurityConfiguration.fromEnvironment()
         } catch {
             throw CLIError("\(error)")
         }
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         let provider = StoreModelProvider(store: store, defaultModel: model, configuration: config, threads: threads,
                                           keepAlive: keepAlive, maxLoaded: maxLoaded)
-        let server = HearthServer(address: address, models: provider)
+        let server = HearthServer(address: address, models: provider, security: security)
         let outcome = ServeOutcome()
         let done = DispatchSemaphore(value: 0)
         Task {
