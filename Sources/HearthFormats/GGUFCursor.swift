@@ -66,6 +66,8 @@ struct GGUFCursor {
     let end: Int
     let path: String
     var pos: Int = 0
+    /// Array elements read so far, over all metadata (checked against `GGUFFile.maxMetadataElements`).
+    var metadataElements = 0
 
     var remaining: Int { end - pos }
 
@@ -97,9 +99,12 @@ struct GGUFCursor {
 
     /// Reads a u64 count and checks that `count` items of at least `minimumSize` bytes each could fit in what
     /// is left of the file, so no allocation is ever sized by an unchecked header value.
-    mutating func count(minimumSize: Int, _ field: @autoclosure () -> String) throws(GGUFError) -> Int {
+    mutating func count(minimumSize: Int, limit: Int = .max, _ field: @autoclosure () -> String) throws(GGUFError) -> Int {
         let start = pos
         let raw = try read(UInt64.self, field())
+        if raw > UInt64(limit) {
+            throw error(.tooLarge, at: start, field(), "count \(raw) is more than the \(limit) this reader accepts")
+        }
         let fits = UInt64(remaining / max(minimumSize, 1))
         if raw > fits {
             throw error(.tooLarge, at: start, field(),
@@ -164,7 +169,16 @@ struct GGUFCursor {
             throw error(.invalidValue, at: typeOffset, field() + " array element type",
                         "unknown metadata value type \(rawType); expected 0...12 (GGUF spec gguf_metadata_value_type)")
         }
+        let lengthOffset = pos
         let n = try count(minimumSize: type.minimumSize, field() + " array length")
+        // Each element becomes a `MetadataValue` (24 bytes) however few bytes it takes on disk (1 for a u8): a
+        // bound on the total keeps a multi-GB hostile file from becoming tens of GB of memory.
+        metadataElements += n
+        if metadataElements > GGUFFile.maxMetadataElements {
+            throw error(.tooLarge, at: lengthOffset, field() + " array length",
+                        "array of \(n) elements brings the metadata to \(metadataElements) array elements in all; "
+                        + "expected at most \(GGUFFile.maxMetadataElements) (real vocabularies hold well under 1% of that)")
+        }
         var out: [MetadataValue] = []
         out.reserveCapacity(n)
         // Fixed-size elements: one bounds check for the whole run (done by `count`), then plain loads.

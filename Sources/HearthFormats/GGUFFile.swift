@@ -24,6 +24,13 @@ public final class GGUFFile: WeightSource {
     public static let maxArrayDepth = 8
     /// Largest number of dimensions a tensor can have (ggml `GGML_MAX_DIMS`).
     public static let maxDims = 4
+    /// Most metadata array elements a file may hold, all arrays together (16 Mi). The largest real vocabularies
+    /// (262k tokens × token, score and type arrays, plus merges) stay far below; see `GGUFCursor.array`.
+    public static let maxMetadataElements = 1 << 24
+    /// Most tensors and metadata pairs a file may declare (1 Mi each; real models have hundreds to a few
+    /// thousand tensors and tens of keys), so the per-entry bookkeeping of a hostile file stays small.
+    public static let maxTensors = 1 << 20
+    public static let maxMetadataPairs = 1 << 20
     /// Alignment of the data section and of each tensor when `general.alignment` is absent (GGUF spec).
     public static let defaultAlignment = 32
 
@@ -99,8 +106,8 @@ public final class GGUFFile: WeightSource {
         version = Int(rawVersion)
         // Minimum on-disk sizes: a tensor info is name length + n_dims + type + offset; a kv pair is key length +
         // type + a one-byte value.
-        let tensorCount = try c.count(minimumSize: 8 + 4 + 4 + 8, "header tensor_count")
-        let kvCount = try c.count(minimumSize: 8 + 4 + 1, "header metadata_kv_count")
+        let tensorCount = try c.count(minimumSize: 8 + 4 + 4 + 8, limit: GGUFFile.maxTensors, "header tensor_count")
+        let kvCount = try c.count(minimumSize: 8 + 4 + 1, limit: GGUFFile.maxMetadataPairs, "header metadata_kv_count")
 
         // Metadata.
         var keys: [String] = []

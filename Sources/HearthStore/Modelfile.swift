@@ -93,12 +93,28 @@ public struct Modelfile: Equatable, Sendable {
 
     /// A value as the parser reads it back: bare when that is unambiguous (and `bare` allowed), else `"""…"""`,
     /// else `"…"` with escapes when the text itself holds `"""` or ends in a quote.
+    ///
+    /// Every test is on Unicode scalars, as `Scanner` reads: on `Character`s a quote followed by a combining mark
+    /// (`"` U+0352) is one grapheme that is not `"`, so it went out unescaped and the Modelfile did not parse
+    /// back (found by the modelfile fuzz harness, docs/SECURITY.md).
     static func quote(_ s: String, bare: Bool) -> String {
-        let plain = !s.isEmpty && !s.contains(where: { $0.isNewline || $0 == "\"" || $0 == "\\" })
-            && s.first?.isWhitespace == false && s.last?.isWhitespace == false && s.first != "#"
+        let u = s.unicodeScalars
+        let plain = !u.isEmpty && !u.contains(where: { $0 == "\n" || $0 == "\r" || $0 == "\"" || $0 == "\\" })
+            && u.first?.properties.isWhitespace == false && u.last?.properties.isWhitespace == false && u.first != "#"
         if bare && plain { return s }
-        if !s.contains("\"\"\"") && !s.hasSuffix("\"") { return "\"\"\"\(s)\"\"\"" }
-        return "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        let scalars = Array(u)
+        let hasTripleQuote = scalars.count >= 3 && (0...(scalars.count - 3)).contains { i in
+            scalars[i] == "\"" && scalars[i + 1] == "\"" && scalars[i + 2] == "\""
+        }
+        if !hasTripleQuote && scalars.last != "\"" { return "\"\"\"\(s)\"\"\"" }
+        var out = String.UnicodeScalarView()
+        out.append("\"")
+        for c in u {
+            if c == "\"" || c == "\\" { out.append("\\") }
+            out.append(c)
+        }
+        out.append("\"")
+        return String(out)
     }
 }
 

@@ -6,7 +6,7 @@ enum Builtins {
     static func globals() -> [String: TemplateValue] {
         [
             "range": .callable(TemplateCallable(name: "range") { args, interp in try range(args, interp) }),
-            "namespace": .callable(TemplateCallable(name: "namespace") { args, _ in
+            "namespace": .callable(TemplateCallable(name: "namespace") { args, interp in
                 var attrs = TemplateValue.TemplateObject()
                 for p in args.positional {
                     guard case .object(let o) = p else {
@@ -15,7 +15,9 @@ enum Builtins {
                     for (k, v) in o.pairs { attrs[k] = v }
                 }
                 for (k, v) in args.keyword { attrs[k] = v }
-                return .namespace(TemplateValue.Namespace(attrs))
+                let ns = TemplateValue.Namespace(attrs)
+                interp.namespaces.append(ns)
+                return .namespace(ns)
             }),
             "dict": .callable(TemplateCallable(name: "dict") { args, _ in
                 var o = TemplateValue.TemplateObject()

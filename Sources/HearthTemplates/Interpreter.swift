@@ -52,6 +52,11 @@ public final class TemplateInterpreter {
     private var iterations = 0
     private var callDepth = 0
     private let deadline: ContinuousClock.Instant
+    /// Scopes macros closed over and the namespaces made, for `deinit`: a macro stored in the scope it captures,
+    /// or `{% set ns.me = ns %}`, is a reference cycle that would otherwise outlive the render (found by the
+    /// jinja fuzz harness's leak check, docs/SECURITY.md).
+    private var closureScopes: [Scope] = []
+    var namespaces: [TemplateValue.Namespace] = []
 
     init(context: [String: TemplateValue], clock: TemplateClock, limits: TemplateLimits) {
         self.limits = limits
@@ -61,6 +66,20 @@ public final class TemplateInterpreter {
         root.variables = Builtins.globals()
         for (k, v) in context { root.variables[k] = v }
         scope = Scope(parent: root)
+    }
+
+    /// Breaks the cycles: empties every scope a macro captured (and its parents) and every namespace. Nothing
+    /// can use them after the render: the output is a string, and macros hold this interpreter `unowned`.
+    deinit {
+        var seen = Set<ObjectIdentifier>()
+        for s in closureScopes {
+            var scope: Scope? = s
+            while let current = scope, seen.insert(ObjectIdentifier(current)).inserted {
+                current.variables.removeAll()
+                scope = current.parent
+            }
+        }
+        for ns in namespaces { ns.attributes = TemplateValue.TemplateObject() }
     }
 
     func render(_ nodes: [Node]) throws -> String {
@@ -286,7 +305,8 @@ public final class TemplateInterpreter {
     // MARK: macros and calls
 
     private func makeMacro(_ def: MacroDefinition, closure: Scope) -> TemplateCallable {
-        TemplateCallable(name: def.name, isMacro: true) { [unowned self] args, _ in
+        if closureScopes.last !== closure { closureScopes.append(closure) }
+        return TemplateCallable(name: def.name, isMacro: true) { [unowned self] args, _ in
             try self.checkTime()
             self.callDepth += 1
             defer { self.callDepth -= 1 }
