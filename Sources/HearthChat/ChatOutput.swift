@@ -30,6 +30,8 @@ public struct ChatOutputParser: Sendable {
     public let format: ToolCallFormat
     /// The thinking tags being separated out; nil when thinking is not separated.
     public let thinkingTags: ThinkingTags?
+    /// Whether the prompt opened the thinking block, so output starts inside it.
+    public let startsInThinking: Bool
     let toolNames: Set<String>
 
     enum State: Sendable, Equatable {
@@ -67,7 +69,8 @@ public struct ChatOutputParser: Sendable {
         self.format = format
         self.thinkingTags = think == false ? nil : thinkingTags
         toolNames = Set(tools.compactMap(ChatTools.name(of:)))
-        state = startsInThinking && self.thinkingTags != nil ? .thinking : .start
+        self.startsInThinking = startsInThinking && self.thinkingTags != nil
+        state = self.startsInThinking ? .thinking : .start
     }
 
     /// Takes the next piece of generated text; returns what can be reported now (text that might still be the

@@ -14,7 +14,21 @@ extension ChatOutputParser {
     /// parameters schema cannot be compiled (a `GrammarError` naming the schema path).
     public func grammar(for choice: ToolChoice) throws -> Grammar? {
         guard let text = try grammarText(for: choice) else { return nil }
-        return try Grammar(gbnf: text)
+        return try Grammar(gbnf: allowingThinking(text))
+    }
+
+    /// `gbnf` (a grammar for the answer: a tool call, a JSON Schema, `format: "json"`) with the model's thinking
+    /// allowed before it, when this parser separates thinking: without it a grammar would forbid a reasoning
+    /// model's `<think>` and force it to answer unthinking (the Ollama failure issue 7 names). The thought may not
+    /// contain `</`; it must be closed before the answer. Unchanged when thinking is not separated.
+    public func allowingThinking(_ gbnf: String) -> String {
+        guard let tags = thinkingTags else { return gbnf }
+        let open = GBNFRename.literal(tags.open), close = GBNFRename.literal(tags.close)
+        let thought = #"think-text ::= ( [^<] | "<" [^/] )*"#
+        let root = startsInThinking
+            ? "root ::= think-text \(close) [ \\t\\n]* answer-root"
+            : "root ::= ( [ \\t\\n]* \(open) think-text \(close) [ \\t\\n]* )? answer-root"
+        return [root, thought, GBNFRename.prefixRules(gbnf, with: "answer-")].joined(separator: "\n") + "\n"
     }
 
     /// The GBNF text behind `grammar(for:)`, or nil when the output is free.

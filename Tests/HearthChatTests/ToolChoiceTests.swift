@@ -1,4 +1,4 @@
-import HearthChat
+@testable import HearthChat
 import HearthGrammar
 import HearthTemplates
 import XCTest
@@ -60,6 +60,43 @@ final class ToolChoiceTests: XCTestCase {
             let deltas = ChatOutputParserTests.normalize(parser.feed(text) + parser.finish())
             XCTAssertEqual(deltas, [.toolCall(ToolCall(name: "get_weather", arguments: #"{"city":"Paris"}"#))], "\(format)")
         }
+    }
+
+    func testThinkingModelsMayThinkBeforeTheForcedCall() throws {
+        let call = "<tool_call>\n{\"name\": \"get_time\", \"arguments\": {\"city\": \"Oslo\"}}\n</tool_call>"
+        let tools = try ChatOutputParserTests.tools()
+        let thinking = ChatOutputParser(format: .hermes, tools: tools, thinkingTags: .think)
+        let m = GrammarMatcher(try XCTUnwrap(try thinking.grammar(for: .required)))
+        XCTAssertTrue(accepts(m, call))
+        XCTAssertTrue(accepts(m, "<think>\nThe user wants the time.\n</think>\n\n" + call))
+        XCTAssertFalse(accepts(m, "<think>\nNo call.\n</think>\n\nHello"))
+        let opened = ChatOutputParser(format: .hermes, tools: tools, thinkingTags: .think, startsInThinking: true)
+        let o = GrammarMatcher(try XCTUnwrap(try opened.grammar(for: .required)))
+        XCTAssertTrue(accepts(o, "Time in Oslo.</think>\n" + call))
+        XCTAssertFalse(accepts(o, call))
+        // think: false, or no tags: the plain call grammar.
+        let off = ChatOutputParser(format: .hermes, tools: tools, think: false, thinkingTags: .think)
+        XCTAssertEqual(off.allowingThinking("root ::= \"x\"\n"), "root ::= \"x\"\n")
+        // A JSON Schema grammar from the routes, wrapped the same way.
+        let schema = try JSONSchemaGrammar.gbnf(schema: #"{"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}"#)
+        let j = GrammarMatcher(try Grammar(gbnf: thinking.allowingThinking(schema)))
+        XCTAssertTrue(accepts(j, "<think>count</think>{\"n\": 3}"))
+        XCTAssertTrue(accepts(j, "{\"n\": 3}"))
+        XCTAssertFalse(accepts(j, "<think>count</think>{\"n\": \"3\"}"))
+    }
+
+    func testRuleRenamingKeepsLiteralsClassesAndCounts() throws {
+        let gbnf = #"""
+            root ::= item{2,3} "root item" [a-z\]"] # root comment
+            item ::= "x" | root-2
+            root-2 ::= [0-9]
+            """#
+        let renamed = GBNFRename.prefixRules(gbnf, with: "p-")
+        XCTAssertTrue(renamed.contains(#"p-root ::= p-item{2,3} "root item" [a-z\]"] # root comment"#), renamed)
+        XCTAssertTrue(renamed.contains("p-item ::= \"x\" | p-root-2"), renamed)
+        let m = GrammarMatcher(try Grammar(gbnf: "root ::= p-root\n" + renamed))
+        XCTAssertTrue(accepts(m, "x7root itemq"))
+        XCTAssertFalse(accepts(m, "xroot itemq"))
     }
 
     func testFreeChoicesHaveNoGrammarAndBadChoicesAreErrors() throws {
