@@ -81,8 +81,7 @@ final class ToolCallModelTests: XCTestCase {
         messages.append(ChatMessage(role: "tool", content: #"{"city": "Paris", "temperature": 18, "unit": "celsius", "condition": "sunny"}"#,
                                     toolCallId: call.id, name: call.name))
         let prompt = try formatter.render(messages, tools: tools)
-        let rendered = try XCTUnwrap(call.templateValue.jsonText().isEmpty ? nil : call.arguments)
-        let argsText = try TemplateValue(jsonString: rendered).jsonText()
+        let argsText = try TemplateValue(jsonString: call.arguments).jsonText()
         XCTAssertTrue(prompt.contains("<tool_call>\n{\"name\": \"get_weather\", \"arguments\": \(argsText)}\n</tool_call>"), prompt)
         XCTAssertTrue(prompt.contains("<tool_response>\n{\"city\": \"Paris\", \"temperature\": 18"), prompt)
 
