@@ -195,6 +195,10 @@ public struct ChatOutputParser: Sendable {
                         calls.forEach { out.call($0) }
                         madeCall = true
                         buffer.removeFirst(end)
+                        // Another call may follow on the next line (parallel calls as JSON lines).
+                        afterThinking = true
+                        state = .start
+                        continue
                     }
                     state = .content
                 case .incomplete:

@@ -134,7 +134,11 @@ final class ChatOutputParserTests: XCTestCase {
         let other = #"{"name": "send_email", "parameters": {"to": "x"}}"#
         XCTAssertEqual(try parse(other, llama3), [.content(other)])
         XCTAssertEqual(try parse(call + " and more", llama3),
-                       [.toolCall(paris), .content(" and more")])
+                       [.toolCall(paris), .content("and more")])
+        // Parallel calls as JSON lines.
+        let time = #"{"name": "get_time", "parameters": {"city": "Oslo"}}"#
+        XCTAssertEqual(try parse(call + "\n" + time + "\n", llama3),
+                       [.toolCall(paris), .toolCall(ToolCall(name: "get_time", arguments: #"{"city":"Oslo"}"#))])
     }
 
     func testMistralFormats() throws {
