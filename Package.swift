@@ -77,5 +77,6 @@ let package = Package(
         .testTarget(name: "HearthEngineTests", dependencies: ["HearthEngine"]),
         .testTarget(name: "HearthCLITests", dependencies: ["HearthTemplates"]),
         .testTarget(name: "HearthGrammarTests", dependencies: ["HearthGrammar"]),
+        .testTarget(name: "HearthChatTests", dependencies: ["HearthChat", "HearthEngine", "HearthGrammar", "HearthTemplates"]),
     ]
 )

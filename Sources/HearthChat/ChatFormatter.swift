@@ -9,6 +9,10 @@ public struct ChatFormatter: Sendable {
     /// The template text in use; nil when the model has none (prompts then go to the model raw).
     public let source: String?
     public let template: ChatTemplate?
+    /// How the model writes tool calls, from the template (and the vocabulary's marker tokens).
+    public let toolCallFormat: ToolCallFormat
+    /// The tags the template marks thinking with; nil when it marks none.
+    public let thinkingTags: ThinkingTags?
     private let loaded: LoadedModel
     private let bos: String
     private let eos: String
@@ -25,6 +29,10 @@ public struct ChatFormatter: Sendable {
         } else {
             template = nil
         }
+        toolCallFormat = ToolCallFormat.detect(template: source) {
+            loaded.tokenize($0, addSpecial: false, parseSpecial: true).count == 1
+        }
+        thinkingTags = ThinkingTags.detect(template: source)
         let tok = loaded.tokenizer
         bos = tok.bosId.map { tok.pieceText($0) } ?? ""
         eos = tok.eosId.map { tok.pieceText($0) } ?? ""
