@@ -150,7 +150,14 @@ extension HearthServer {
                 throw ServerError.badRequest("field 'messages' is required (a non-empty list of {role, content})")
             }
             let messages = try raw.enumerated().map { try $1.chatMessage(at: $0) }
-            let tools = try requestTools(ordered)
+            // `tools` + `tool_choice` (auto, none, required, a named function: HearthChat's ChatToolRequest checks
+            // both and gives the template's tools, the output parser and the grammar a forced call needs).
+            let toolRequest: ChatToolRequest
+            do {
+                toolRequest = try ChatToolRequest(tools: ordered["tools"], toolChoice: ordered["tool_choice"])
+            } catch {
+                throw ServerError.badRequest("\(error)")
+            }
             let n = try body.choiceCount()
             let grammar = try body.outputGrammar(ordered)
             if let v = body.max_tokens, v < 0 { throw field("max_tokens", "≥ 0", v) }
@@ -171,7 +178,7 @@ extension HearthServer {
             for (k, v) in body.chat_template_kwargs ?? [:] { extra[k] = v.templateValue }
             let prompt: [Int32]
             do {
-                prompt = try served.chat.tokens(conversation, tools: tools.isEmpty ? nil : tools, extra: extra)
+                prompt = try served.chat.tokens(conversation, tools: toolRequest.renderedTools, extra: extra)
             } catch {
                 throw ServerError.badRequest("\(error)")
             }
@@ -183,12 +190,17 @@ extension HearthServer {
                 gen.options.logprobs = true
                 gen.options.topLogprobs = body.top_logprobs ?? 0
             }
-            gen.options.grammar = grammar
+            let parser = toolRequest.parser(formatter: served.chat)
+            do {
+                gen.options.grammar = try toolRequest.grammar(for: parser) ?? grammar
+            } catch {
+                throw ServerError.badRequest("tool_choice: \(error)")
+            }
             let streams = try submitChoices(gen, n: n, scheduler: served.scheduler)
             let run = ChatRun(id: "chatcmpl-" + randomID(), created: Int(start.timeIntervalSince1970),
                               model: body.model ?? served.name, n: n, logprobs: body.logprobs == true,
                               tokenizer: served.loaded.tokenizer,
-                              parser: ChatOutputParser(formatter: served.chat, tools: tools))
+                              parser: parser)
             let recorder = metrics.generation(route: "/v1/chat/completions", start: start)
             if body.stream != true {
                 let result = try await run.collect(streams, recorder: recorder)
@@ -202,24 +214,6 @@ extension HearthServer {
         } catch {
             log(request, status: Int(classify(error).status.code), start: start, prompt: 0, generated: 0)
             return errorResponse(error, style: .openAI)
-        }
-    }
-
-    /// The request's `tools` (OpenAI: `[{type: "function", function: {name, description, parameters}}]`), with
-    /// key order kept for the template.
-    func requestTools(_ body: HearthGrammar.JSONValue) throws -> [TemplateValue] {
-        guard let tools = body["tools"], tools != .null else { return [] }
-        guard case .array(let list) = tools else { throw ServerError.badRequest("tools must be a list of {type: \"function\", function: {...}}") }
-        return try list.enumerated().map { i, t in
-            guard case .object = t, let fn = t["function"], case .object = fn, fn["name"]?.string != nil else {
-                throw ServerError.badRequest("tools[\(i)]: expected {type: \"function\", function: {name, description, parameters}}")
-            }
-            if let type = t["type"]?.string, type != "function" {
-                throw ServerError.badRequest("tools[\(i)].type '\(type)' is not supported (only \"function\")")
-            }
-            do { return try TemplateValue(jsonString: t.serialized) } catch {
-                throw ServerError.badRequest("tools[\(i)]: \(error)")
-            }
         }
     }
 
