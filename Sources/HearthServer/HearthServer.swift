@@ -114,8 +114,16 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response {
-        if Self.selfLogging.contains(request.uri.path) { return try await next(request, context) }
         let start = Date()
+        if Self.selfLogging.contains(request.uri.path) {
+            // Those routes log themselves, but a request the security middleware refuses (401, 403, 413) never
+            // reaches them: log it here.
+            let response = try await next(request, context)
+            if [401, 403, 413].contains(response.status.code) {
+                logLine(logger, requestLine(request), status: Int(response.status.code), start: start, prompt: 0, generated: 0)
+            }
+            return response
+        }
         do {
             let response = try await next(request, context)
             logLine(logger, requestLine(request), status: Int(response.status.code), start: start, prompt: 0, generated: 0)
