@@ -300,11 +300,14 @@ public enum SmallBatch {
         return 16
     }()
 
-    /// The largest batch the small-batch kernel takes for `type`. Q4_1 up to 8 tokens: beyond that the prefill
-    /// GEMM's panel is as cheap (measured 1.07× slower at 12–16 tokens, 1-thread A/B, bench/RESULTS.md);
-    /// Q5_0/Q8_0 gain up to 16 (their GEMM pays a sign fix per token that this kernel does not).
+    /// Q4_1's own bound: 2–3 tokens. From 4 tokens the prefill GEMM's 4×4 tiles over an unpacked panel do the
+    /// same work per dot (measured 0.98–1.05× of this kernel at 4–16 tokens, 1-thread A/B, bench/RESULTS.md);
+    /// Q5_0/Q8_0 gain up to 16 tokens (their GEMM pays a sign fix per token that this kernel does not).
+    nonisolated(unsafe) public static var maxTokensQ4_1 = 3
+
+    /// The largest batch the small-batch kernel takes for `type`.
     public static func limit(_ type: GGMLType) -> Int {
-        type == .q4_1 ? min(maxTokens, 8) : maxTokens
+        type == .q4_1 ? min(maxTokens, maxTokensQ4_1) : maxTokens
     }
 }
 

@@ -15,8 +15,9 @@ final class SmallBatchTests: XCTestCase {
             return
         }
         var rng = MatmulTests.RNG(state: 0x5AA11)
-        let saved = SmallBatch.maxTokens
-        defer { SmallBatch.maxTokens = saved }
+        let saved = (SmallBatch.maxTokens, SmallBatch.maxTokensQ4_1)
+        defer { (SmallBatch.maxTokens, SmallBatch.maxTokensQ4_1) = saved }
+        SmallBatch.maxTokensQ4_1 = 64  // every width, not only the 2–3 tokens the dispatcher gives it
         for type in [GGMLType.q4_1, .q5_0, .q8_0] {
             let k = 576, rows = 23
             let rowBytes = k / 32 * type.blockBytes
