@@ -149,7 +149,9 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
             for t in t0..<t1 { ExactKernels.quantizeRow(activation, x + t * k, acts + t * aRow, k) }
         }
     }
-    if nTokens < 8 || pool.threadCount == 1 {
+    // A decode step of up to 31 streams quantizes in a few microseconds: cheaper on the caller than a pool
+    // barrier (each matmul call would pay one more).
+    if nTokens < 32 || pool.threadCount == 1 {
         quantize(0, nTokens)
     } else {
         pool.run { t, n in
@@ -238,6 +240,11 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
         }
         return
     }
+    if isa == .avx512 && nTokens >= 2 && nTokens <= SmallBatch.limit(type) {
+        smallBatchMatmul(type, data, rowBytes: rowBytes, k: k, rows: rows, acts: acts, q81: q81, nTokens: nTokens,
+                         y, pool: pool, chunk: chunk)
+        return
+    }
     if isa == .avx512 && nTokens >= 2 {
         let nb = k / 32, stride = (nTokens + 3) & ~3
         let scales = pool.scratch.floats(2 * nb * stride)
@@ -280,6 +287,53 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
                 y[tok * rows + r] = ExactKernels.dot(type, k, data + r * rowBytes, acts + tok * aRow)
             }
         }
+    }
+}
+
+/// Where the small-batch kernel (HearthKernelsAVX512/SmallBatch.swift) takes over from the prefill GEMM.
+public enum SmallBatch {
+    /// Batches of 2…`maxTokens` tokens of Q4_1/Q5_0/Q8_0 weights use the register-tiled small-batch kernel on
+    /// AVX-512 (same bits as the GEMM and GEMV: they share ggml's per-dot arithmetic). 0 turns it off (the
+    /// environment variable `HEARTH_SMALL_BATCH_MAX` sets it at start-up, for A/B measurements).
+    nonisolated(unsafe) public static var maxTokens: Int = {
+        if let v = getenv("HEARTH_SMALL_BATCH_MAX"), let n = Int(String(cString: v)), n >= 0 { return n }
+        return 16
+    }()
+
+    /// Q4_1's own bound: 2–3 tokens. From 4 tokens the prefill GEMM's 4×4 tiles over an unpacked panel do the
+    /// same work per dot (measured 0.98–1.05× of this kernel at 4–16 tokens, 1-thread A/B, bench/RESULTS.md);
+    /// Q5_0/Q8_0 gain up to 16 tokens (their GEMM pays a sign fix per token that this kernel does not).
+    nonisolated(unsafe) public static var maxTokensQ4_1 = 3
+
+    /// The largest batch the small-batch kernel takes for `type`.
+    public static func limit(_ type: GGMLType) -> Int {
+        type == .q4_1 ? min(maxTokens, maxTokensQ4_1) : maxTokens
+    }
+}
+
+/// Q4_1/Q5_0/Q8_0 × 2…16 tokens on AVX-512: the activations' quants repacked contiguous (Q5_0/Q8_0: as y + 128),
+/// their scales as floats, then 4-row × 8-token tiles split over the threads by rows.
+private func smallBatchMatmul(_ type: GGMLType, _ data: UnsafeRawPointer, rowBytes: Int, k: Int, rows: Int,
+                              acts: UnsafeRawPointer, q81: Bool, nTokens: Int, _ y: UnsafeMutablePointer<Float>,
+                              pool: ThreadPool, chunk: Int) {
+    let kind: SmallBatchWeights = type == .q4_1 ? .q4_1 : (type == .q5_0 ? .q5_0 : .q8_0)
+    let nb = k / 32, stride = (nTokens + 7) & ~3
+    let scales = pool.scratch.floats(2 * nb * stride + nTokens * k / 4 + 16)
+    let ad = scales, asum = scales + nb * stride
+    let q = UnsafeMutableRawPointer(scales + 2 * nb * stride).assumingMemoryBound(to: Int8.self)
+    avx512ActivationScales(q81: q81, acts: acts, k: k, nTokens: nTokens, tokenStride: stride, ad: ad, asum: asum)
+    for b in 0..<nb {
+        for t in nTokens..<stride {  // read by whole groups of 4, never used
+            ad[b * stride + t] = 0
+            asum[b * stride + t] = 0
+        }
+    }
+    avx512PackActivationQuants(acts, q81: q81, k: k, nTokens: nTokens, unsigned: kind != .q4_1, q)
+    pool.run { t, _ in
+        let r0 = min(rows, t * chunk), r1 = min(rows, r0 + chunk)
+        if r0 >= r1 { return }
+        avx512SmallBatchMatmul(kind, w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1, q: q, ad: ad,
+                               asum: asum, tokenStride: stride, nTokens: nTokens, y: y, yStride: rows)
     }
 }
 

@@ -10,8 +10,8 @@ struct HearthCommand: ParsableCommand {
         abstract: "Local LLM inference: run GGUF models on this machine's CPU.",
         subcommands: [RunCommand.self, CreateCommand.self, PullCommand.self, ListCommand.self, ShowCommand.self,
                       CopyCommand.self, RemoveCommand.self, TokenizeCommand.self, PerplexityCommand.self,
-                      BenchCommand.self, ChatTemplateCommand.self, EmbedCommand.self, ServeCommand.self, PsCommand.self,
-                      StopCommand.self])
+                      BenchCommand.self, MatmulBenchCommand.self, ChatTemplateCommand.self, EmbedCommand.self,
+                      ServeCommand.self, PsCommand.self, StopCommand.self])
 }
 
 /// A one-line error for the user, printed by ArgumentParser as "Error: …" with exit code 1.

@@ -45,6 +45,8 @@ final class BatchInvarianceTests: XCTestCase {
                 // Every token alone, and batches of several sizes starting at several offsets.
                 var cases: [(Int, Int)] = (0..<total).map { ($0, 1) }
                 cases += [(0, 2), (3, 3), (5, 5), (1, 8), (7, 9), (10, 16), (2, 31)]
+                // Every small batch (the decode step of 2…17 streams: the small-batch kernel's tile widths).
+                cases += (2...17).map { (total - $0 - $0 % 3, $0) }
                 caseLoop: for (first, count) in cases {
                     let part = run(first, count)
                     for t in 0..<count where part[(t * rows)..<((t + 1) * rows)] != all[((first + t) * rows)..<((first + t + 1) * rows)] {
