@@ -46,7 +46,8 @@ struct ServeCommand: ParsableCommand {
             throw CLIError("\(error)")
         }
         let store = openStore()
-        if let m = model { _ = try storeCall { try store.resolve(m) } }
+        // A bad --model fails now, not at the first request; an HF model directory (an embedder) is served as is.
+        if let m = model, !HFModelDirectory.isModelDirectory(m) { _ = try storeCall { try store.resolve(m) } }
         let config: SchedulerConfiguration
         let keepAlive: KeepAlive
         let maxLoaded: Int
