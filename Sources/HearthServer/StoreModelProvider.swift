@@ -49,7 +49,7 @@ public actor StoreModelProvider: ModelProvider {
     }
 
     private var entries: [String: Entry] = [:]
-    private var loading: [String: Task<ServedModel, Error>] = [:]
+    private var loading: [String: Task<Void, Error>] = [:]
     private var embedders: [String: Embedder] = [:]
     private var reaper: Task<Void, Never>?
     private var closed = false
@@ -239,22 +239,27 @@ public actor StoreModelProvider: ModelProvider {
         }
         let settings = config
         let estimate = try MemoryEstimate(path: r.path, configuration: settings)
-        try await makeRoom(for: estimate, key: key)
         let threads = self.threads
-        let task = Task<ServedModel, Error> {
-            try await runBlocking("hearth-load") { try Self.load(r, key: key, threads: threads, configuration: settings) }
+        // The task is registered before the first suspension and installs the entry itself, so requests that
+        // arrive while the model loads wait for this one load (actor reentrancy would otherwise load it once per
+        // request, each load replacing and unloading the previous one under its running streams).
+        let task = Task<Void, Error> {
+            try await self.makeRoom(for: estimate, key: key)
+            let served = try await runBlocking("hearth-load") {
+                try Self.load(r, key: key, threads: threads, configuration: settings)
+            }
+            if self.closed {
+                await runDetached("hearth-unload") { served.scheduler.shutdown() }
+                throw SchedulerError.shutDown
+            }
+            let modelConfig = r.entry.flatMap { self.store.config($0) } ?? (try? self.store.ggufConfig(r.path))
+            self.entries[key] = Entry(served: served, digest: r.entry?.manifestDigest ?? "", estimate: estimate,
+                                      config: modelConfig, keepAlive: self.defaultKeepAlive)
+            self.startReaper()
         }
         loading[key] = task
         defer { loading[key] = nil }
-        let served = try await task.value
-        if closed {
-            await runDetached("hearth-unload") { served.scheduler.shutdown() }
-            throw SchedulerError.shutDown
-        }
-        let modelConfig = r.entry.flatMap { store.config($0) } ?? (try? store.ggufConfig(r.path))
-        entries[key] = Entry(served: served, digest: r.entry?.manifestDigest ?? "", estimate: estimate,
-                             config: modelConfig, keepAlive: defaultKeepAlive)
-        startReaper()
+        try await task.value
     }
 
     /// Opens the model, its chat formatter (the Modelfile's TEMPLATE, else the GGUF's) and its scheduler.
