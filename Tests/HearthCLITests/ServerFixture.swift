@@ -107,20 +107,6 @@ final class ServerFixture {
         try? FileManager.default.removeItem(at: logFile)
     }
 
-    /// A loopback port nobody listens on right now.
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw Missing("socket() failed") }
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
-        }
-        guard ok else { throw Missing("bind to a free port failed") }
-        return Int(UInt16(bigEndian: addr.sin_port))
-    }
+    /// A loopback port nobody listens on right now (ServeTests has the one implementation).
+    static func freePort() throws -> Int { try ServeTests.freePort() }
 }
