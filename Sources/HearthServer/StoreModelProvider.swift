@@ -291,7 +291,8 @@ public actor StoreModelProvider: ModelProvider {
         func lruIdle() -> String? {
             entries.filter { isIdle($0.value) }.min { $0.value.lastUsed < $1.value.lastUsed }?.key
         }
-        while entries.count + loading.count >= maxLoaded {
+        // Other models loading now count; this one (registered in `loading` before makeRoom runs) does not.
+        while entries.count + loading.keys.filter({ $0 != key }).count >= maxLoaded {
             guard let victim = lruIdle() else {
                 throw ServerError.busy("the most models that may be loaded (HEARTH_MAX_LOADED_MODELS=\(maxLoaded)) are "
                     + "loaded and all are serving requests; \(key) cannot load until one is idle")
