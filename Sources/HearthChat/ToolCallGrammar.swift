@@ -109,21 +109,8 @@ enum GBNFRename {
         return String(out)
     }
 
-    /// `text` as a GBNF string literal.
-    static func literal(_ text: String) -> String {
-        var out = "\""
-        for u in text.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "\""
-    }
+    /// `text` as a GBNF string literal (HearthGrammar's one escaper).
+    static func literal(_ text: String) -> String { Grammar.literal(text) }
 
     static func isWord(_ c: Unicode.Scalar) -> Bool {
         (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || (c >= "0" && c <= "9") || c == "_" || c == "-"

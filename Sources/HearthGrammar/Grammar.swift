@@ -204,3 +204,9 @@ struct GrammarBuilder {
         }
     }
 }
+
+extension Grammar {
+    /// `text` as a GBNF string literal (quotes, backslashes and control characters escaped), for code that
+    /// composes GBNF text, such as the tool-call grammars.
+    public static func literal(_ text: String) -> String { JSONSchemaRules.literal(text) }
+}
