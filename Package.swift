@@ -26,7 +26,9 @@ let package = Package(
         .target(name: "HearthTensors", swiftSettings: kernelFlags),
         .target(name: "HearthFormats", dependencies: ["HearthTensors"]),
         // One module per ISA level: intrinsics need the matching -target-cpu, chosen at run time.
-        .target(name: "HearthKernelsAVX512", dependencies: ["HearthTensors"],
+        // One inline C function: software prefetch, which Swift cannot express (include/CHearthPrefetch.h).
+        .target(name: "CHearthPrefetch"),
+        .target(name: "HearthKernelsAVX512", dependencies: ["HearthTensors", "CHearthPrefetch"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked",
                                               "-target-cpu", "icelake-server"])]),
         .target(name: "HearthKernelsAVX2", dependencies: ["HearthTensors"],

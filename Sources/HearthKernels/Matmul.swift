@@ -176,11 +176,11 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
             pool.run { t, _ in
                 let r0 = min(rows, t * chunk), r1 = min(rows, r0 + chunk)
                 if r0 >= r1 { return }
-                let actR = pool.scratch.threadBuffer(t, bytes: nb * avx512Q4KActBytesPerBlock)
+                let actR = pool.scratch.threadBuffer(t, bytes: avx512Q4KActBytes(k: k))
                 for tok in 0..<nTokens {
                     avx512PrepareQ4KActivation(acts + tok * aRow, k: k, actR)
-                    avx512ExactGemvQ4K(w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1, actR: actR,
-                                       y: y + tok * rows)
+                    avx512ExactGemvQ4K8(w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1, actR: actR,
+                                        y: y + tok * rows)
                 }
             }
         }
@@ -223,7 +223,7 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
             pool.run { t, _ in
                 let r0 = min(rows, t * chunk8), r1 = min(rows, r0 + chunk8)
                 if r0 >= r1 { return }
-                avx512ExactGemvQ6K(w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1, act: acts, y: y)
+                avx512ExactGemvQ6KPairs(w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1, act: acts, y: y)
             }
         }
         return

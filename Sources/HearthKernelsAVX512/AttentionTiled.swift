@@ -13,6 +13,27 @@ func gemmSequentialK(_ c: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>
     while j < n {
         let cols = min(4, (n - j) / 16)
         var i = 0
+        // Full 4 × 64 tiles with literal trip counts, so the 16 accumulators live in registers (with the
+        // run-time `rows`/`cols` loops below they were loaded and stored around every FMA).
+        if cols == 4 {
+            while i + 4 <= m {
+                var acc = InlineArray<16, V>(repeating: V())
+                for r in 0..<4 { for cc in 0..<4 { acc[r * 4 + cc] = ld(c + (i + r) * n + j + 16 * cc) } }
+                for kk in 0..<k {
+                    let brow = b + kk * n + j
+                    let b0 = ld(brow), b1 = ld(brow + 16), b2 = ld(brow + 32), b3 = ld(brow + 48)
+                    for r in 0..<4 {
+                        let p = V(repeating: a[(i + r) * k + kk])
+                        acc[r * 4] = acc[r * 4].addingProduct(b0, p)
+                        acc[r * 4 + 1] = acc[r * 4 + 1].addingProduct(b1, p)
+                        acc[r * 4 + 2] = acc[r * 4 + 2].addingProduct(b2, p)
+                        acc[r * 4 + 3] = acc[r * 4 + 3].addingProduct(b3, p)
+                    }
+                }
+                for r in 0..<4 { for cc in 0..<4 { st(c + (i + r) * n + j + 16 * cc, acc[r * 4 + cc]) } }
+                i += 4
+            }
+        }
         while i < m {
             let rows = min(4, m - i)
             var acc = InlineArray<16, V>(repeating: V())  // stays in registers (a heap array would not)
@@ -49,22 +70,54 @@ func softmax64(_ x: UnsafeMutablePointer<Float>, max: Float) -> Double {
     return sum
 }
 
-/// Causal attention of up to 64 queries of one head against a paged F16 cache, bit for bit as ggml's tiled CPU
-/// flash attention (`ggml_compute_forward_flash_attn_ext_tiled`, used when a batch holds ≥ 64 tokens): f32 q,
-/// keys and values in tiles of 64 converted to f32, scores by sequential-k GEMM, scaled, masked, online softmax
-/// per tile with ggml's exp, V accumulated in f32 by sequential-k GEMM. `q`/`out` rows are `qStride` apart;
+/// Keys and values of one KV head as f32 tiles of 64 positions for `avx512AttendTileF32`: tile `i` of `kTiles`
+/// is K transposed, [d][64], and of `vTiles` V, [64][d]; positions at or past `count` are zero. Converting once
+/// per layer and KV head (instead of once per query tile and query head, as ggml does) gives the same floats
+/// (f16 → f32 is exact) without repeating the work for every query tile and every head of a GQA group.
+/// Fills tiles tileStart..<tileEnd.
+public func avx512ConvertKVTiles(k: UnsafePointer<UInt16>, v: UnsafePointer<UInt16>, slotStride: Int, blockSize: Int,
+                                 blocks: UnsafePointer<Int32>, kvOffset: Int, headDim d: Int, count: Int,
+                                 tileStart: Int, tileEnd: Int, kTiles: UnsafeMutablePointer<Float>,
+                                 vTiles: UnsafeMutablePointer<Float>) {
+    let T = 64
+    for tile in tileStart..<tileEnd {
+        let kt = kTiles + tile * T * d, vt = vTiles + tile * T * d
+        for tk in 0..<T {
+            let pos = tile * T + tk
+            if pos < count {
+                let slot = Int(blocks[pos / blockSize]) * blockSize + pos % blockSize
+                let kr = UnsafeRawPointer(k + slot * slotStride + kvOffset)
+                let vr = UnsafeRawPointer(v + slot * slotStride + kvOffset)
+                for c in 0..<(d / 16) {
+                    let kv = SIMD16<Float>(kr.loadUnaligned(fromByteOffset: 32 * c, as: SIMD16<Float16>.self))
+                    for l in 0..<16 { kt[(16 * c + l) * T + tk] = kv[l] }
+                    UnsafeMutableRawPointer(vt + tk * d + 16 * c).storeBytes(
+                        of: SIMD16<Float>(vr.loadUnaligned(fromByteOffset: 32 * c, as: SIMD16<Float16>.self)),
+                        as: SIMD16<Float>.self)
+                }
+            } else {
+                for e in 0..<d { kt[e * T + tk] = 0 }
+                (vt + tk * d).update(repeating: 0, count: d)
+            }
+        }
+    }
+}
+
+/// Causal attention of up to 64 queries of one head against its KV head's keys and values, converted to f32
+/// tiles by `avx512ConvertKVTiles` (covering every position up to the largest query position), bit for bit as
+/// ggml's tiled CPU flash attention (`ggml_compute_forward_flash_attn_ext_tiled`, used when a batch holds ≥ 64
+/// tokens): scores by sequential-k GEMM over tiles of 64 keys, scaled, masked, online softmax per tile with
+/// ggml's exp, V accumulated in f32 by sequential-k GEMM. `q`/`out` rows are `qStride` apart;
 /// query i is batch row `rows[i]` (of `q` and `out`), at position `positions[i]`, and sees keys 0...positions[i]
 /// (only the last `window` of them when `window` > 0: sliding-window layers, llama.cpp's LLAMA_SWA_TYPE_STANDARD).
 /// Tiles stay aligned to multiples of 64 from position 0, as ggml's are over cache cells.
-/// `scratch` must hold 4·64·headDim + 64·64 + 2·64 floats.
+/// `scratch` must hold 2·64·headDim + 64·64 + 2·64 floats.
 public func avx512AttendTileF32(q: UnsafePointer<Float>, qStride: Int, out: UnsafeMutablePointer<Float>,
                                 outStride: Int, rows: UnsafePointer<Int32>, positions: UnsafePointer<Int32>,
-                                count: Int,
-                                k: UnsafePointer<UInt16>, v: UnsafePointer<UInt16>, slotStride: Int,
-                                blockSize: Int, blocks: UnsafePointer<Int32>, kvOffset: Int, headDim d: Int,
-                                scale: Float, window: Int = 0, scratch: UnsafeMutablePointer<Float>) {
+                                count: Int, kTiles: UnsafePointer<Float>, vTiles: UnsafePointer<Float>,
+                                headDim d: Int, scale: Float, window: Int = 0, scratch: UnsafeMutablePointer<Float>) {
     let T = 64
-    let qt = scratch, kt = qt + T * d, vt = kt + T * d, vkq = vt + T * d, kq = vkq + T * d
+    let qt = scratch, vkq = qt + T * d, kq = vkq + T * d
     let mArr = kq + T * T, sArr = mArr + T
     // Only the `count` real query rows are computed: every row's arithmetic is its own (a GEMM row accumulates
     // alone), so a short tile gives each row the bits a full one would, at a fraction of the cost.
@@ -80,24 +133,7 @@ public func avx512AttendTileF32(q: UnsafePointer<Float>, qStride: Int, out: Unsa
     var ic = 0
     while ic <= maxPos {
         let kvTile = min(T, maxPos + 1 - ic)
-        // K transposed to [d][64] and V to [64][d], as floats; zero past the last key.
-        for tk in 0..<T {
-            if tk < kvTile {
-                let pos = ic + tk
-                let slot = Int(blocks[pos / blockSize]) * blockSize + pos % blockSize
-                let kr = UnsafeRawPointer(k + slot * slotStride + kvOffset)
-                let vr = UnsafeRawPointer(v + slot * slotStride + kvOffset)
-                for e in 0..<d { kt[e * T + tk] = Float(kr.load(fromByteOffset: 2 * e, as: Float16.self)) }
-                for c in 0..<(d / 16) {
-                    UnsafeMutableRawPointer(vt + tk * d + 16 * c).storeBytes(
-                        of: SIMD16<Float>(vr.loadUnaligned(fromByteOffset: 32 * c, as: SIMD16<Float16>.self)),
-                        as: SIMD16<Float>.self)
-                }
-            } else {
-                for e in 0..<d { kt[e * T + tk] = 0 }
-                (vt + tk * d).update(repeating: 0, count: d)
-            }
-        }
+        let kt = kTiles + (ic / T) * T * d, vt = vTiles + (ic / T) * T * d
         kq.update(repeating: 0, count: M * T)
         gemmSequentialK(kq, qt, kt, m: M, k: d, n: T)
         for i in 0..<(M * T) { kq[i] *= scale }

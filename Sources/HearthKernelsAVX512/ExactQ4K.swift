@@ -6,13 +6,19 @@ import HearthTensors
 /// bsums times mins) are exact, so any order gives the same int32; what must match is where the float FMAs fall:
 /// once per 256-block for GEMV tokens, once per pair of 32-element sub-blocks for GEMM tokens.
 
-/// The Q8_K activation row of one token rearranged for `avx512ExactGemvQ4K`: per 256-block four 64-byte groups
+/// The Q8_K activation row of one token rearranged for `avx512ExactGemvQ4K8` (ExactQ4KGemv.swift): per 256-block four 64-byte groups
 /// [sub-block 0 | 2], [1 | 3], [4 | 6], [5 | 7] (matching the low/high nibbles of the block's two 64-byte halves),
-/// then the eight sub-block quant sums as Int32 and d. `dst` holds `k/256 · avx512Q4KActBytesPerBlock` bytes.
-public let avx512Q4KActBytesPerBlock = 256 + 32 + 4 + 28
+/// then the eight sub-block quant sums as Int32 and d, padding to 320, then the sums again as int16 in lanes 8–15
+/// and 24–31 of a 64-byte vector (the rest zero: `avx512ExactGemvQ4K8` multiplies it with [scales, mins] of two
+/// rows). `dst` holds `k/256 · avx512Q4KActBytesPerBlock` bytes.
+public let avx512Q4KActBytesPerBlock = 256 + 32 + 4 + 28 + 64
 
 public func avx512PrepareQ4KActivation(_ act: UnsafeRawPointer, k: Int, _ dst: UnsafeMutableRawPointer) {
-    for b in 0..<(k / 256) {
+    let nb = k / 256
+    // d_t of every block as floats, repeated for 8 more (see `avx512Q4KActBytes`).
+    let da = (dst + nb * avx512Q4KActBytesPerBlock).assumingMemoryBound(to: Float.self)
+    for j in 0..<(nb + 8) { da[j] = act.loadUnaligned(fromByteOffset: (j % nb) * 292, as: Float.self) }
+    for b in 0..<nb {
         let y = act + b * 292, o = dst + b * avx512Q4KActBytesPerBlock
         for (g, (s0, s1)) in [(0, 2), (1, 3), (4, 6), (5, 7)].enumerated() {
             (o + 64 * g).copyMemory(from: y + 4 + 32 * s0, byteCount: 32)
@@ -24,6 +30,13 @@ public func avx512PrepareQ4KActivation(_ act: UnsafeRawPointer, k: Int, _ dst: U
             o.storeBytes(of: v, toByteOffset: 256 + 4 * s, as: Int32.self)
         }
         o.storeBytes(of: y.loadUnaligned(as: Float.self), toByteOffset: 288, as: Float.self)
+        for i in 0..<32 { o.storeBytes(of: Int16(0), toByteOffset: 320 + 2 * i, as: Int16.self) }
+        for s in 0..<8 {
+            // |sum of 32 int8| ≤ 4096: fits int16.
+            let v = Int16(truncatingIfNeeded: o.loadUnaligned(fromByteOffset: 256 + 4 * s, as: Int32.self))
+            o.storeBytes(of: v, toByteOffset: 320 + 2 * (8 + s), as: Int16.self)
+            o.storeBytes(of: v, toByteOffset: 320 + 2 * (24 + s), as: Int16.self)
+        }
     }
 }
 
@@ -39,53 +52,6 @@ public func avx512PrepareQ4KActivation(_ act: UnsafeRawPointer, k: Int, _ dst: U
     return (scales, mins)
 }
 
-/// `vpermw` index: int16 i gets element s0 (i < 16) or s1 (i ≥ 16).
-@inline(__always) private func pairIndex(_ s0: Int16, _ s1: Int16) -> __m512i {
-    var v = SIMD32<Int16>(repeating: s0)
-    for i in 16..<32 { v[i] = s1 }
-    return unsafeBitCast(v, to: __m512i.self)
-}
-
-/// One token (`actR`: prepared by `avx512PrepareQ4KActivation`) against Q4_K rows rowStart..<rowEnd with the
-/// GEMV arithmetic: per block isum = Σ sc·dot, imin = Σ m·bs; acc = fma(Float(isum), d·d_t, acc),
-/// accm = fma(Float(imin), dmin·d_t, accm); y[r] = acc − accm.
-public func avx512ExactGemvQ4K(w: UnsafeRawPointer, rowBytes: Int, k: Int, rowStart: Int, rowEnd: Int,
-                               actR: UnsafeRawPointer, y: UnsafeMutablePointer<Float>) {
-    let nb = k / 256
-    let i02 = pairIndex(0, 2), i13 = pairIndex(1, 3), i46 = pairIndex(4, 6), i57 = pairIndex(5, 7)
-    let m4 = _mm512_set1_epi8(0x0F)
-    for r in rowStart..<rowEnd {
-        let row = w + r * rowBytes
-        var acc: Float = 0, accm: Float = 0
-        for b in 0..<nb {
-            let x = row + b * 144, a = actR + b * avx512Q4KActBytesPerBlock
-            let (sc8, mn8) = q4KScalesMins(x + 4)
-            let sc16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(Int64(bitPattern: sc8))))
-            let l0 = _mm512_loadu_si512(x + 16), l1 = _mm512_loadu_si512(x + 80)
-            var s = _mm512_setzero_si512()
-            s = _mm512_dpwssd_epi32(s, _mm512_maddubs_epi16(_mm512_and_si512(l0, m4), _mm512_loadu_si512(a)),
-                                    _mm512_permutexvar_epi16(i02, sc16))
-            s = _mm512_dpwssd_epi32(s, _mm512_maddubs_epi16(_mm512_and_si512(_mm512_srli_epi16(l0, 4), m4),
-                                                            _mm512_loadu_si512(a + 64)),
-                                    _mm512_permutexvar_epi16(i13, sc16))
-            s = _mm512_dpwssd_epi32(s, _mm512_maddubs_epi16(_mm512_and_si512(l1, m4), _mm512_loadu_si512(a + 128)),
-                                    _mm512_permutexvar_epi16(i46, sc16))
-            s = _mm512_dpwssd_epi32(s, _mm512_maddubs_epi16(_mm512_and_si512(_mm512_srli_epi16(l1, 4), m4),
-                                                            _mm512_loadu_si512(a + 192)),
-                                    _mm512_permutexvar_epi16(i57, sc16))
-            let isum = _mm512_reduce_add_epi32(s)
-            var imin: Int32 = 0
-            for j in 0..<8 {
-                imin &+= Int32(truncatingIfNeeded: (mn8 >> (8 * UInt64(j))) & 0xFF)
-                    &* a.loadUnaligned(fromByteOffset: 256 + 4 * j, as: Int32.self)
-            }
-            let da = a.loadUnaligned(fromByteOffset: 288, as: Float.self)
-            acc = acc.addingProduct(Float(isum), Float(x.loadUnaligned(as: Float16.self)) * da)
-            accm = accm.addingProduct(Float(imin), Float(x.loadUnaligned(fromByteOffset: 2, as: Float16.self)) * da)
-        }
-        y[r] = acc - accm
-    }
-}
 
 // MARK: - Prefill: 16 rows a panel, one token at a time
 

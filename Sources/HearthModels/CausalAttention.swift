@@ -59,9 +59,51 @@ struct CausalAttention {
         let kc = cache.keys[layer], vc = cache.values[layer], kvDim = cache.kvDim, bs = cache.blockSize
         let maxKeys = single.map { Int(batch.positions[Int($0)]) + 1 }.max() ?? 1
         let perThreadSingle = maxKeys + 2 * hd
-        let perThreadTiled = tiles.isEmpty ? 0 : 64 * hd * 4 + 64 * 64 + 128
+        let perThreadTiled = tiles.isEmpty ? 0 : 64 * hd * 2 + 64 * 64 + 128
         let perThread = perThreadSingle + perThreadTiled
         let buf = scratch.get("attn.scratch", perThread * pool.threadCount)
+        // Keys and values of each tiled sequence as f32 tiles, once per KV head (not per query tile and head).
+        var converted: [Int32: (offset: Int, tiles: Int, keys: Int)] = [:]
+        var convertedFloats = 0
+        for tile in tiles {
+            let top = Int(tile.positions.max() ?? 0) / 64 + 1
+            if let c = converted[tile.sequence] {
+                converted[tile.sequence] = (c.offset, max(c.tiles, top), c.keys)
+            } else {
+                converted[tile.sequence] = (0, top, cache.length(of: tile.sequence))
+            }
+        }
+        let tiledOrder = order.filter { converted[$0] != nil }
+        for s in tiledOrder {
+            guard let c = converted[s] else { continue }
+            converted[s] = (convertedFloats, c.tiles, min(c.keys, c.tiles * 64))
+            convertedFloats += c.tiles * 64 * hd * 2 * kvHeads
+        }
+        let kvTiles = scratch.get("attn.kvTiles", convertedFloats)
+        if !tiledOrder.isEmpty {
+            var jobs: [(sequence: Int32, kvHead: Int, tile: Int)] = []
+            for s in tiledOrder {
+                guard let c = converted[s] else { continue }
+                for kh in 0..<kvHeads { for i in 0..<c.tiles { jobs.append((s, kh, i)) } }
+            }
+            pool.run { t, nt in
+                var j = t
+                while j < jobs.count {
+                    let job = jobs[j]
+                    j += nt
+                    guard let c = converted[job.sequence], let table = tables[job.sequence] else { continue }
+                    let headFloats = c.tiles * 64 * hd * 2
+                    let base = kvTiles + c.offset + job.kvHead * headFloats
+                    table.withUnsafeBufferPointer { tb in
+                        guard let tbase = tb.baseAddress else { return }
+                        avx512ConvertKVTiles(k: kc, v: vc, slotStride: kvDim, blockSize: bs, blocks: tbase,
+                                             kvOffset: job.kvHead * hd, headDim: hd, count: c.keys,
+                                             tileStart: job.tile, tileEnd: job.tile + 1, kTiles: base,
+                                             vTiles: base + c.tiles * 64 * hd)
+                    }
+                }
+            }
+        }
         let tileUnits = tiles.count * heads, units = tileUnits + single.count * heads
         let qDim = heads * hd, window = self.window, scale = self.scale
         pool.run { t, nt in
@@ -69,16 +111,14 @@ struct CausalAttention {
             while u < units {
                 if u < tileUnits {
                     let tile = tiles[u / heads], h = u % heads
-                    let table = tables[tile.sequence] ?? []
-                    table.withUnsafeBufferPointer { tb in
+                    if let c = converted[tile.sequence] {
+                        let base = kvTiles + c.offset + (h / group) * c.tiles * 64 * hd * 2
                         tile.rows.withUnsafeBufferPointer { rb in
                             tile.positions.withUnsafeBufferPointer { pb in
-                                guard let tbase = tb.baseAddress, let rbase = rb.baseAddress,
-                                      let pbase = pb.baseAddress else { return }
+                                guard let rbase = rb.baseAddress, let pbase = pb.baseAddress else { return }
                                 avx512AttendTileF32(q: q + h * hd, qStride: qDim, out: out + h * hd, outStride: qDim,
-                                                    rows: rbase, positions: pbase, count: rb.count, k: kc, v: vc,
-                                                    slotStride: kvDim, blockSize: bs, blocks: tbase,
-                                                    kvOffset: (h / group) * hd, headDim: hd, scale: scale,
+                                                    rows: rbase, positions: pbase, count: rb.count, kTiles: base,
+                                                    vTiles: base + c.tiles * 64 * hd, headDim: hd, scale: scale,
                                                     window: window, scratch: buf + t * perThread + perThreadSingle)
                             }
                         }
