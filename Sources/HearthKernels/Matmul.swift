@@ -141,9 +141,16 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
     let acts = pool.scratch.raw(bytes: aRow * nTokens)
     let q81 = activation == .q8_1
     let quantize = { (t0: Int, t1: Int) in
-        if w.type == .q4_K {
+        if w.type == .q4_K && isa == .avx512 {
+            for t in t0..<t1 {
+                let positiveTies = ExactKernels.q4KKernel(token: t, nTokens: nTokens, rows: rows) == .gemm
+                avx512QuantizeQ8K(x + t * k, k: k, positiveTies: positiveTies, acts + t * aRow)
+            }
+        } else if w.type == .q4_K {
             ExactKernels.quantizeQ4_KActivations(x, k: k, tokenStart: t0, tokenEnd: t1, nTokens: nTokens, rows: rows, acts)
-        } else if isa == .avx512 && activation != .q8_K {
+        } else if isa == .avx512 && activation == .q8_K {
+            for t in t0..<t1 { avx512QuantizeQ8K(x + t * k, k: k, positiveTies: false, acts + t * aRow) }
+        } else if isa == .avx512 {
             avx512QuantizeGGML(x, k: k, tokenStart: t0, tokenEnd: t1, q81: q81, acts)
         } else {
             for t in t0..<t1 { ExactKernels.quantizeRow(activation, x + t * k, acts + t * aRow, k) }

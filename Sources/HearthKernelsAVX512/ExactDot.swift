@@ -62,7 +62,8 @@ public func avx512QuantizeGGML(_ x: UnsafePointer<Float>, k: Int, tokenStart: In
 
 // MARK: - Prefill: 4 rows × 4 tokens
 
-/// Bytes of one 4-row panel block: 4×32 weight bytes (|q| for Q8_0), 4×32 sign bytes (Q8_0 only, as 0/-1),
+/// Bytes of one 4-row panel block: 4×32 weight bytes (Q4_1: unsigned nibbles; Q8_0/Q5_0: signed values),
+/// for Q8_0/Q5_0 the two 16-lane int32 corrections −128·Σ(4 weights of a lane) for rows [A|B] and [C|D],
 /// the 4 row scales [dA, dB, dC, dD] and the 16-float min vector [mA×4, mB×4, mC×4, mD×4] (Q4_1 only).
 private let panelBlockBytes = 128 + 128 + 16 + 64
 
@@ -81,10 +82,13 @@ private func fillPanel(q41: Bool, q50: Bool, w: UnsafeRawPointer, rowBytes: Int,
                 let m = h2f(wb + 2)
                 for l in 0..<4 { (pb + 272).storeBytes(of: m, toByteOffset: 4 * (4 * i + l), as: Float.self) }
             } else {
+                // Signed weights against activations offset by +128 (unsigned for `vpdpbusd`):
+                // Σ (y+128)·x − 128·Σx = Σ y·x exactly, the correction being where the lane sum starts.
                 let x = signedBytes(wb, q50: q50)
-                _mm256_storeu_si256((pb + 32 * i).assumingMemoryBound(to: __m256i_u.self), _mm256_abs_epi8(x))
+                _mm256_storeu_si256((pb + 32 * i).assumingMemoryBound(to: __m256i_u.self), x)
+                let lanes = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), x), _mm256_set1_epi16(1))  // Σ of 4 a lane
                 _mm256_storeu_si256((pb + 128 + 32 * i).assumingMemoryBound(to: __m256i_u.self),
-                                    _mm256_cmpgt_epi8(_mm256_setzero_si256(), x))
+                                    _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(lanes, 7)))
                 (pb + 256).storeBytes(of: h2f(wb), toByteOffset: 4 * i, as: Float.self)
             }
         }
@@ -163,27 +167,23 @@ public func avx512ExactGemm(q41: Bool, q50: Bool = false, w: UnsafeRawPointer, r
                     cd3 = _mm512_fmadd_ps(_mm512_mul_ps(wdCD, _mm512_set1_ps(adb[3])),
                                           _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(zero, xCD, y3)), cd3)
                 } else {
-                    // Signed × signed: |x| against y negated where x < 0 (ggml's sign trick).
-                    let sAB = _mm512_movepi8_mask(_mm512_loadu_si512(pb + 128))
-                    let sCD = _mm512_movepi8_mask(_mm512_loadu_si512(pb + 192))
+                    // Signed × signed as (y + 128) unsigned × x signed from the lane correction −128·Σx. (ggml
+                    // uses the sign trick, |x| against y negated where x < 0; the integer sums are the same,
+                    // Q8_0 activations being within ±127.)
+                    let cAB = _mm512_loadu_si512(pb + 128), cCD = _mm512_loadu_si512(pb + 192)
+                    let flip = _mm512_set1_epi8(-128)
+                    let u0 = _mm512_xor_si512(y0, flip), u1 = _mm512_xor_si512(y1, flip)
+                    let u2 = _mm512_xor_si512(y2, flip), u3 = _mm512_xor_si512(y3, flip)
                     let dd0 = _mm512_set1_ps(adb[0]), dd1 = _mm512_set1_ps(adb[1])
                     let dd2 = _mm512_set1_ps(adb[2]), dd3 = _mm512_set1_ps(adb[3])
-                    ab0 = _mm512_fmadd_ps(_mm512_mul_ps(wdAB, dd0), _mm512_cvtepi32_ps(
-                        _mm512_dpbusd_epi32(zero, xAB, _mm512_mask_sub_epi8(y0, sAB, zero, y0))), ab0)
-                    cd0 = _mm512_fmadd_ps(_mm512_mul_ps(wdCD, dd0), _mm512_cvtepi32_ps(
-                        _mm512_dpbusd_epi32(zero, xCD, _mm512_mask_sub_epi8(y0, sCD, zero, y0))), cd0)
-                    ab1 = _mm512_fmadd_ps(_mm512_mul_ps(wdAB, dd1), _mm512_cvtepi32_ps(
-                        _mm512_dpbusd_epi32(zero, xAB, _mm512_mask_sub_epi8(y1, sAB, zero, y1))), ab1)
-                    cd1 = _mm512_fmadd_ps(_mm512_mul_ps(wdCD, dd1), _mm512_cvtepi32_ps(
-                        _mm512_dpbusd_epi32(zero, xCD, _mm512_mask_sub_epi8(y1, sCD, zero, y1))), cd1)
-                    ab2 = _mm512_fmadd_ps(_mm512_mul_ps(wdAB, dd2), _mm512_cvtepi32_ps(
-                        _mm512_dpbusd_epi32(zero, xAB, _mm512_mask_sub_epi8(y2, sAB, zero, y2))), ab2)
-                    cd2 = _mm512_fmadd_ps(_mm512_mul_ps(wdCD, dd2), _mm512_cvtepi32_ps(
-                        _mm512_dpbusd_epi32(zero, xCD, _mm512_mask_sub_epi8(y2, sCD, zero, y2))), cd2)
-                    ab3 = _mm512_fmadd_ps(_mm512_mul_ps(wdAB, dd3), _mm512_cvtepi32_ps(
-                        _mm512_dpbusd_epi32(zero, xAB, _mm512_mask_sub_epi8(y3, sAB, zero, y3))), ab3)
-                    cd3 = _mm512_fmadd_ps(_mm512_mul_ps(wdCD, dd3), _mm512_cvtepi32_ps(
-                        _mm512_dpbusd_epi32(zero, xCD, _mm512_mask_sub_epi8(y3, sCD, zero, y3))), cd3)
+                    ab0 = _mm512_fmadd_ps(_mm512_mul_ps(wdAB, dd0), _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(cAB, u0, xAB)), ab0)
+                    cd0 = _mm512_fmadd_ps(_mm512_mul_ps(wdCD, dd0), _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(cCD, u0, xCD)), cd0)
+                    ab1 = _mm512_fmadd_ps(_mm512_mul_ps(wdAB, dd1), _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(cAB, u1, xAB)), ab1)
+                    cd1 = _mm512_fmadd_ps(_mm512_mul_ps(wdCD, dd1), _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(cCD, u1, xCD)), cd1)
+                    ab2 = _mm512_fmadd_ps(_mm512_mul_ps(wdAB, dd2), _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(cAB, u2, xAB)), ab2)
+                    cd2 = _mm512_fmadd_ps(_mm512_mul_ps(wdCD, dd2), _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(cCD, u2, xCD)), cd2)
+                    ab3 = _mm512_fmadd_ps(_mm512_mul_ps(wdAB, dd3), _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(cAB, u3, xAB)), ab3)
+                    cd3 = _mm512_fmadd_ps(_mm512_mul_ps(wdCD, dd3), _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(cCD, u3, xCD)), cd3)
                 }
             }
             let sm = unsafeBitCast(summs, to: SIMD16<Float>.self)
