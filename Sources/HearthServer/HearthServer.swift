@@ -53,26 +53,22 @@ public struct HearthServer: Sendable {
         return router
     }
 
-    /// Serves until SIGINT/SIGTERM (graceful: the listening socket closes first, then in-flight streams end at
-    /// once with an error line saying the model was unloaded, then the process exits). `onListening` runs once the socket is bound (the CLI prints the address).
+    /// Serves until SIGINT/SIGTERM (graceful: the listener closes, in-flight streams end at once with an error
+    /// line saying the model was unloaded, then the process exits). `onListening` runs once the socket is bound (the CLI prints the address).
     /// A port already taken throws `ServeError.addressInUse` naming the address and HEARTH_HOST.
     public func run(onListening: @escaping @Sendable (String) -> Void = { _ in }) async throws {
-        let listener = ListenerBox()
         let app = Application(router: makeRouter(),
                               server: .http1(configuration: .init(additionalChannelHandlers: [ClientGoneHandler()])),
                               configuration: .init(address: .hostname(address.host, port: address.port),
                                                    serverName: "Hearth"),
-                              onServerRunning: { channel in
-                                  listener.set(channel)
-                                  onListening(address.description)
-                              },
+                              onServerRunning: { _ in onListening(address.description) },
                               logger: logger)
         do {
             // The group shuts services down in reverse order: the models unload first (ending in-flight streams),
             // then the HTTP server stops, which waits for those responses to finish.
             var config = ServiceGroupConfiguration(
                 services: [.init(service: app),
-                           .init(service: UnloadOnShutdown(models: models, listener: listener),
+                           .init(service: UnloadOnShutdown(models: models),
                                  successTerminationBehavior: .gracefullyShutdownGroup)],
                 logger: logger)
             config.gracefulShutdownSignals = [.sigterm, .sigint]
@@ -198,28 +194,9 @@ public struct ServerAddress: Sendable, CustomStringConvertible {
 /// token limits while the server waits for them.
 struct UnloadOnShutdown: Service {
     let models: any ModelProvider
-    let listener: ListenerBox
 
     func run() async throws {
         try? await gracefulShutdown()
-        // Stop accepting first (issue 6: "stop accepting, end in-flight streams cleanly, unload"): the HTTP
-        // server's own graceful shutdown comes after this service's, so without this a connection made while
-        // the models unload was still served (found by scripts/abuse, "shutdown"). Closing the listening socket
-        // leaves the accepted connections open; their streams end below.
-        await listener.close()
         await models.shutdown()
-    }
-}
-
-/// The listening socket's channel, handed over by Hummingbird's `onServerRunning`.
-final class ListenerBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var channel: (any Channel)?
-
-    func set(_ c: any Channel) { lock.withLock { channel = c } }
-
-    func close() async {
-        guard let c = lock.withLock({ channel }) else { return }
-        try? await c.close()
     }
 }
