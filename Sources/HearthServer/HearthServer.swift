@@ -27,18 +27,19 @@ public struct HearthServer: Sendable {
         self.security = security
     }
 
-    func makeRouter() -> Router<BasicRequestContext> {
-        let router = Router()
+    func makeRouter() -> Router<ServerContext> {
+        let router = Router(context: ServerContext.self)
         router.add(middleware: RequestLogMiddleware(logger: logger))
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         // The Host check and CORS first (a refused page learns nothing; preflights need no key), then the key,
         // then the body limit.
-        if LocalHostHeaderMiddleware<BasicRequestContext>.isLoopback(address.host) {
+        if LocalHostHeaderMiddleware<ServerContext>.isLoopback(address.host) {
             router.add(middleware: LocalHostHeaderMiddleware())
         }
         router.add(middleware: CORSAllowlistMiddleware(configuration: security))
         if let key = security.apiKey { router.add(middleware: APIKeyMiddleware(key: key)) }
         router.add(middleware: BodyLimitMiddleware(limit: security.maxBodyBytes))
+        router.add(middleware: CancelOnClientGoneMiddleware())
         router.get("/") { _, _ in "Hearth is running" }
         router.head("/") { _, _ in HTTPResponse.Status.ok }
         router.get("/api/version") { _, _ in jsonResponse(["version": HearthServer.version]) }
@@ -57,6 +58,7 @@ public struct HearthServer: Sendable {
     /// A port already taken throws `ServeError.addressInUse` naming the address and HEARTH_HOST.
     public func run(onListening: @escaping @Sendable (String) -> Void = { _ in }) async throws {
         let app = Application(router: makeRouter(),
+                              server: .http1(configuration: .init(additionalChannelHandlers: [ClientGoneHandler()])),
                               configuration: .init(address: .hostname(address.host, port: address.port),
                                                    serverName: "Hearth"),
                               onServerRunning: { _ in onListening(address.description) },

@@ -10,7 +10,7 @@ import Logging
 /// (`/api/create`, `/api/blobs/:digest`, `/api/pull`). Errors are `{"error": "…"}`: 404 for an unknown model, 400
 /// for bad input.
 extension HearthServer {
-    func addOllamaRoutes(_ router: Router<BasicRequestContext>) {
+    func addOllamaRoutes(_ router: Router<ServerContext>) {
         router.post("/api/generate") { request, context in try await self.generate(request, context: context) }
         router.post("/api/chat") { request, context in try await self.chat(request, context: context) }
         router.get("/api/tags") { _, _ in await self.ollamaCall { try await self.tags() } }

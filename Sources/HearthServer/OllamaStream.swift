@@ -89,6 +89,8 @@ struct OllamaGeneration: Sendable {
                     _ = answer.flush()
                 }
             }
+            // A cancelled task (the client went away) ends the event stream early: no answer to give.
+            try Task.checkCancellation()
         } catch {
             await server.models.finished(served)
             throw error

@@ -35,6 +35,8 @@ func forEachChoiceEvent(_ streams: [GenerationStream], _ body: (Int, GenerationE
         }
         group.cancelAll()
     }
+    // A cancelled task (the client went away) ends the choices' streams early: no answer to give.
+    try Task.checkCancellation()
 }
 
 /// Token counts of a finished request: the prompt once, the completions of all choices summed (OpenAI's `usage`).

@@ -51,7 +51,7 @@ enum PromptField: Decodable, Sendable {
 
 extension HearthServer {
     /// The OpenAI routes other than `/v1/completions`: chat, models, metrics, tokenize/detokenize.
-    func addOpenAIRoutes(_ router: Router<BasicRequestContext>) {
+    func addOpenAIRoutes(_ router: Router<ServerContext>) {
         router.post("/v1/chat/completions") { request, context in try await self.chatCompletions(request, context: context) }
         router.get("/v1/models") { _, _ in await self.listModels() }
         router.get("/v1/models/**") { _, context in await self.retrieveModel(context) }

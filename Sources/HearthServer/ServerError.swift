@@ -51,6 +51,10 @@ func classify(_ error: Error) -> (status: HTTPResponse.Status, message: String, 
         }
     case let e as DecodingError:
         return (.badRequest, "invalid request body: \(describe(e))", "invalid_request_error")
+    case is CancellationError:
+        // The client went away (CancelOnClientGoneMiddleware): nginx's 499, for the log line; nobody reads it.
+        return (HTTPResponse.Status(code: 499, reasonPhrase: "Client Closed Request"), "the client closed the connection",
+                "client_closed")
     default:
         return (.internalServerError, "\(error)", "server_error")
     }
