@@ -218,7 +218,10 @@ struct RegexGrammar {
 
     /// A GBNF literal matching character `c` as it appears inside JSON string text.
     static func literal(_ c: Unicode.Scalar) -> String {
-        let json = JSONValue.quote(String(c))
-        return JSONSchemaRules.literal(String(json.dropFirst().dropLast()))
+        // Strip the quotes as scalars: as Characters, a combining mark (U+074A…) joins the opening quote into one
+        // grapheme and `dropFirst` took it along, leaving "" (found by the jsonschema fuzzer:
+        // Fuzz/findings/jsonschema-pattern-combining-mark.json).
+        let json = JSONValue.quote(String(c)).unicodeScalars
+        return JSONSchemaRules.literal(String(String.UnicodeScalarView(json.dropFirst().dropLast())))
     }
 }

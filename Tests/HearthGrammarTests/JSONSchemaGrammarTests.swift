@@ -144,6 +144,19 @@ final class JSONSchemaGrammarTests: XCTestCase {
         XCTAssertTrue(accepts(quote, #""a\"b""#))
     }
 
+    /// A combining mark as a pattern literal (the jsonschema fuzzer's finding: it used to compile to `""+`, which
+    /// the GBNF parser rejects), alone and after invalid UTF-8 read as U+FFFD, as in the fuzzer's input.
+    func testCombiningMarkLiteralInPattern() throws {
+        let mark = try matcher("{\"type\": \"string\", \"pattern\": \"^\u{074A}+x$\"}")
+        XCTAssertTrue(accepts(mark, "\"\u{074A}\u{074A}x\""))
+        XCTAssertFalse(accepts(mark, "\"x\""))
+        // Fuzz/findings/jsonschema-pattern-combining-mark.json: 97 bytes 0xDD (invalid UTF-8), then U+074A.
+        let bytes = Array(#"{"pattern": "^(ab|c[d-f]"#.utf8) + [UInt8](repeating: 0xDD, count: 97) + [0xDD, 0x8A]
+            + Array(#"+)x?\\d{1,3}\\-z]$"}"#.utf8)
+        let finding = String(decoding: bytes, as: UTF8.self)
+        XCTAssertNoThrow(try Grammar(gbnf: try JSONSchemaGrammar.gbnf(schema: finding)))
+    }
+
     func assertUnsupported(_ schema: String, _ path: String, _ text: String, file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertThrowsError(try JSONSchemaGrammar.gbnf(schema: schema), file: file, line: line) { error in
             let message = "\(error)"
