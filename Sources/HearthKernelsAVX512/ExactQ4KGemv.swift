@@ -26,7 +26,7 @@ public func avx512Q4KActBytes(k: Int) -> Int {
     return nb * avx512Q4KActBytesPerBlock + (nb + 8) * 4
 }
 
-/// Scales and mins of four rows' blocks (headers `h0…h3`, the 16 bytes d, dmin, 12 packed 6-bit values) as
+/// Scales and mins of four blocks (headers `h0…h3`, the 16 bytes d, dmin, 12 packed 6-bit values) as
 /// [8 scale bytes | 8 min bytes] per 128-bit lane, and the raw headers (lane 0 of each 128 bits: d | dmin).
 @inline(__always)
 private func unpack4(_ h0: UnsafeRawPointer, _ h1: UnsafeRawPointer, _ h2: UnsafeRawPointer,
@@ -78,12 +78,12 @@ private func rowSums(_ x: UnsafeRawPointer, _ sm16: __m512i, _ i02: __m512i, _ i
     return s
 }
 
-/// Two rows' lane sums → per 128-bit lane [A(l0+l2), B(l0+l2), A(l1+l3), B(l1+l3)].
+/// Two blocks' lane sums → per 128-bit lane [A(l0+l2), B(l0+l2), A(l1+l3), B(l1+l3)].
 @inline(__always) private func pairReduce(_ a: __m512i, _ b: __m512i) -> __m512i {
     _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b))
 }
 
-/// Two `pairReduce` results (rows A, B and C, D) → per 128-bit lane [A, B, C, D] partial sums.
+/// Two `pairReduce` results (blocks A, B and C, D) → per 128-bit lane [A, B, C, D] partial sums.
 @inline(__always) private func quadReduce(_ ab: __m512i, _ cd: __m512i) -> __m512i {
     _mm512_add_epi32(_mm512_unpacklo_epi64(ab, cd), _mm512_unpackhi_epi64(ab, cd))
 }
