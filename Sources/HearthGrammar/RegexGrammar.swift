@@ -21,6 +21,51 @@ struct RegexGrammar {
         .unsupportedSchema(path: path, message: "pattern at character \(pos): \(message)")
     }
 
+    /// The parsed pattern. `text` is one GBNF atom that never matches the empty string (a literal or a class).
+    /// A tree, not text, because a repetition of something that can match the empty string (`(a|)+`, `(b*)*`)
+    /// must be rewritten: as GBNF it would be a rule that reaches itself without consuming a character, which
+    /// the grammar parser rejects (the jsonschema fuzzer's finding, Fuzz/findings/jsonschema-pattern-nullable-repeat.json).
+    indirect enum Node {
+        case text(String)
+        case empty
+        case seq([Node])
+        case alt([Node])
+        case rep(Node, Int, Int?)
+
+        var nullable: Bool {
+            switch self {
+            case .text: return false
+            case .empty: return true
+            case .seq(let items): return items.allSatisfy(\.nullable)
+            case .alt(let alts): return alts.contains(where: \.nullable)
+            case .rep(let x, let m, let mx): return m == 0 || mx == 0 || x.nullable
+            }
+        }
+
+        /// The same language without the empty string, as a node that is not nullable; nil when the language is
+        /// only the empty string. Regex semantics: `X{m,n}` with a nullable X equals `nonEmpty(X){0,n}`.
+        var nonEmpty: Node? {
+            guard nullable else { return self }
+            switch self {
+            case .text: return self
+            case .empty: return nil
+            case .alt(let alts):
+                let parts = alts.compactMap(\.nonEmpty)
+                return parts.isEmpty ? nil : parts.count == 1 ? parts[0] : .alt(parts)
+            case .seq(let items):
+                // Every item is nullable here: a non-empty match has a first non-empty item i.
+                var parts: [Node] = []
+                for i in items.indices {
+                    if let head = items[i].nonEmpty { parts.append(.seq([head] + items[(i + 1)...])) }
+                }
+                return parts.isEmpty ? nil : parts.count == 1 ? parts[0] : .alt(parts)
+            case .rep(let x, _, let mx):
+                guard mx != 0, let y = x.nonEmpty else { return nil }
+                return .seq([y, .rep(y, 0, mx.map { $0 - 1 })])
+            }
+        }
+    }
+
     mutating func translate() throws -> String {
         guard text.first == "^", text.last == "$", text.count >= 2 else {
             throw GrammarError.unsupportedSchema(path: path, message: "a pattern must start with '^' and end with '$'")
@@ -28,30 +73,55 @@ struct RegexGrammar {
         pos = 1
         let body = try alternation(end: text.count - 1)
         guard pos == text.count - 1 else { throw unsupported("unexpected '\(text[pos])'") }
-        return body
+        var budget = RegexGrammar.maxOutput
+        return try emit(body, budget: &budget)
     }
 
-    private mutating func alternation(end: Int) throws -> String {
+    /// Output cap: rewriting nullable repetitions copies sequences, so a hostile pattern could grow.
+    static let maxOutput = 1 << 20
+
+    private func emit(_ node: Node, budget: inout Int) throws -> String {
+        let out: String
+        switch node {
+        case .text(let s): out = s
+        case .empty: out = ""
+        case .seq(let items):
+            out = try items.map { try emit($0, budget: &budget) }.filter { !$0.isEmpty }.joined(separator: " ")
+        case .alt(let alts):
+            let parts = try alts.map { try emit($0, budget: &budget) }
+            out = parts.count == 1 ? parts[0] : "(" + parts.map { $0.isEmpty ? "\"\"" : $0 }.joined(separator: " | ") + ")"
+        case .rep(let x, let m, let mx):
+            // A nullable item repeated: X{m,n} == nonEmpty(X){0,n}.
+            let (item, lo): (Node?, Int) = x.nullable ? (x.nonEmpty, 0) : (x, m)
+            guard let item else { out = ""; break }
+            let t = try emit(item, budget: &budget)
+            let wrapped = t.contains(" ") ? "(\(t))" : t
+            out = JSONSchemaRules.repetition(wrapped, min: lo, max: mx)
+        }
+        budget -= out.utf8.count
+        guard budget >= 0 else { throw unsupported("the pattern is too complex (its grammar would exceed \(RegexGrammar.maxOutput) bytes)") }
+        return out
+    }
+
+    private mutating func alternation(end: Int) throws -> Node {
         var alts = [try sequence(end: end)]
         while pos < end, text[pos] == "|" {
             pos += 1
             alts.append(try sequence(end: end))
         }
-        return alts.count == 1 ? alts[0] : "(" + alts.map { $0.isEmpty ? "\"\"" : $0 }.joined(separator: " | ") + ")"
+        return alts.count == 1 ? alts[0] : .alt(alts)
     }
 
-    private mutating func sequence(end: Int) throws -> String {
-        var items: [String] = []
+    private mutating func sequence(end: Int) throws -> Node {
+        var items: [Node] = []
         while pos < end, text[pos] != "|", text[pos] != ")" {
             var atom = try self.atom(end: end)
             if pos < end, let q = try quantifier(end: end) {
-                let wrapped = atom.contains(" ") ? "(\(atom))" : atom
-                atom = JSONSchemaRules.repetition(wrapped, min: q.0, max: q.1)
-                if atom.isEmpty { continue }
+                atom = .rep(atom, q.0, q.1)
             }
             items.append(atom)
         }
-        return items.joined(separator: " ")
+        return items.isEmpty ? .empty : items.count == 1 ? items[0] : .seq(items)
     }
 
     private mutating func quantifier(end: Int) throws -> (Int, Int?)? {
@@ -84,7 +154,7 @@ struct RegexGrammar {
         return n > 0 ? v : nil
     }
 
-    private mutating func atom(end: Int) throws -> String {
+    private mutating func atom(end: Int) throws -> Node {
         let c = text[pos]
         switch c {
         case "(":
@@ -99,26 +169,26 @@ struct RegexGrammar {
             guard pos < end, text[pos] == ")" else { throw unsupported("unbalanced '('") }
             pos += 1
             depth -= 1
-            return inner.isEmpty ? "\"\"" : "(\(inner))"
+            return inner
         case "[":
-            return try charClass(end: end)
+            return .text(try charClass(end: end))
         case ".":
             pos += 1
-            return "char"
+            return .text("char")
         case "\\":
             guard pos + 1 < end else { throw unsupported("trailing backslash") }
             let e = text[pos + 1]
             pos += 2
-            if let cls = RegexGrammar.shorthand(e) { return RegexGrammar.classText(cls.0, negated: cls.1) }
+            if let cls = RegexGrammar.shorthand(e) { return .text(RegexGrammar.classText(cls.0, negated: cls.1)) }
             if "bB123456789kpPu".unicodeScalars.contains(e) { throw unsupported("escape '\\\(e)' is not supported") }
-            return RegexGrammar.literal(RegexGrammar.escapeValue(e))
+            return .text(RegexGrammar.literal(RegexGrammar.escapeValue(e)))
         case "*", "+", "?", "{":
             throw unsupported("nothing to repeat before '\(c)'")
         case "^", "$":
             throw unsupported("anchors are only supported at the start and end")
         default:
             pos += 1
-            return RegexGrammar.literal(c)
+            return .text(RegexGrammar.literal(c))
         }
     }
 

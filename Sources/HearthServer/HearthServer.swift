@@ -18,6 +18,8 @@ public struct HearthServer: Sendable {
     public let metrics = ServerMetrics()
     /// API key, CORS allowlist and body limit (SecurityConfiguration.swift); the default is the secure one.
     public let security: SecurityConfiguration
+    /// Set when graceful shutdown begins (Shutdown.swift).
+    let shutdownState = ShutdownState()
 
     public init(address: ServerAddress, models: any ModelProvider, logger: Logger = Logger(label: "hearth.server"),
                 security: SecurityConfiguration = SecurityConfiguration()) {
@@ -31,6 +33,7 @@ public struct HearthServer: Sendable {
         let router = Router(context: ServerContext.self)
         router.add(middleware: RequestLogMiddleware(logger: logger))
         router.add(middleware: MetricsMiddleware(metrics: metrics))
+        router.add(middleware: RefuseDuringShutdownMiddleware(state: shutdownState))
         // The Host check and CORS first (a refused page learns nothing; preflights need no key), then the key,
         // then the body limit.
         if LocalHostHeaderMiddleware<ServerContext>.isLoopback(address.host) {
@@ -53,8 +56,8 @@ public struct HearthServer: Sendable {
         return router
     }
 
-    /// Serves until SIGINT/SIGTERM (graceful: the listener closes, in-flight streams end at once with an error
-    /// line saying the model was unloaded, then the process exits). `onListening` runs once the socket is bound (the CLI prints the address).
+    /// Serves until SIGINT/SIGTERM (graceful: new requests get 503, in-flight streams end at once with an error
+    /// line saying the model was unloaded, the listener closes, then the process exits). `onListening` runs once the socket is bound (the CLI prints the address).
     /// A port already taken throws `ServeError.addressInUse` naming the address and HEARTH_HOST.
     public func run(onListening: @escaping @Sendable (String) -> Void = { _ in }) async throws {
         let app = Application(router: makeRouter(),
@@ -68,7 +71,7 @@ public struct HearthServer: Sendable {
             // then the HTTP server stops, which waits for those responses to finish.
             var config = ServiceGroupConfiguration(
                 services: [.init(service: app),
-                           .init(service: UnloadOnShutdown(models: models),
+                           .init(service: UnloadOnShutdown(models: models, state: shutdownState),
                                  successTerminationBehavior: .gracefullyShutdownGroup)],
                 logger: logger)
             config.gracefulShutdownSignals = [.sigterm, .sigint]
@@ -190,13 +193,3 @@ public struct ServerAddress: Sendable, CustomStringConvertible {
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
 
-/// Unloads every model when graceful shutdown begins, so in-flight streams end now instead of running to their
-/// token limits while the server waits for them.
-struct UnloadOnShutdown: Service {
-    let models: any ModelProvider
-
-    func run() async throws {
-        try? await gracefulShutdown()
-        await models.shutdown()
-    }
-}

@@ -83,18 +83,21 @@ extension ModelProvider {
     public func scheduler(for name: String?) async throws -> Scheduler { try await model(name).scheduler }
 }
 
-/// Models given by .gguf path: `hearth serve --model PATH` names the default, and a request may name another
-/// file by its path. Each file is loaded once and keeps one `Scheduler` (one per loaded model: a model's thread
+/// Models given by .gguf path, for apps that embed the server: `defaultPath` is the default, and only when
+/// `allowOtherPaths` is set may a request name another file by its path (off by default: a request must not make
+/// the server open arbitrary files; `hearth serve` uses `StoreModelProvider`, which never does). Each file is loaded once and keeps one `Scheduler` (one per loaded model: a model's thread
 /// pool serves one forward pass at a time).
 public actor FileModelProvider: ModelProvider {
     public let defaultPath: String?
     let configuration: SchedulerConfiguration
     let threads: Int?
+    let allowOtherPaths: Bool
     private var loaded: [String: ServedModel] = [:]
     private var embedders: [String: Embedder] = [:]
     private var closed = false
 
-    public init(defaultPath: String?, configuration: SchedulerConfiguration, threads: Int? = nil) {
+    public init(defaultPath: String?, configuration: SchedulerConfiguration, threads: Int? = nil, allowOtherPaths: Bool = false) {
+        self.allowOtherPaths = allowOtherPaths
         self.defaultPath = defaultPath
         self.configuration = configuration
         self.threads = threads
@@ -108,6 +111,9 @@ public actor FileModelProvider: ModelProvider {
                 throw ServerError.badRequest("the request names no model and the server has no default (hearth serve --model PATH)")
             }
             return d
+        }
+        guard allowOtherPaths else {
+            throw ServerError.badRequest("model '\(requested)': this server serves only its default model")
         }
         guard FileManager.default.fileExists(atPath: requested),
               requested.hasSuffix(".gguf") || HFModelDirectory.isModelDirectory(requested) else {

@@ -76,6 +76,7 @@ extension HearthServer {
         if let text = body.modelfile {
             do { modelfile = try Modelfile.parse(text, file: "field 'modelfile'") } catch let e as StoreError { throw serverError(e) }
         }
+        var fromBlob = false
         if let files = body.files, !files.isEmpty {
             let ggufs = files.filter { $0.key.lowercased().hasSuffix(".gguf") }
             guard ggufs.count == 1, let digest = ggufs.first?.value else {
@@ -86,16 +87,26 @@ extension HearthServer {
                 throw ServerError.badRequest("files: blob \(digest) is not on the server; upload it first (POST /api/blobs/\(digest))")
             }
             modelfile.from = url.path
+            fromBlob = true
         } else if let from = body.from {
             modelfile.from = from
         }
         guard !modelfile.from.isEmpty else {
-            throw ServerError.badRequest("give 'from' (a model name or .gguf path), 'files' or a 'modelfile' with FROM")
+            throw ServerError.badRequest("give 'from' (a model in the store), 'files' (an uploaded blob) or a 'modelfile' with FROM")
         }
-        // An unknown base model is a 404 now, not an error line in the stream.
-        if !ModelStore.looksLikePath(modelfile.from), !FileManager.default.fileExists(atPath: modelfile.from),
-           let base = try? ModelName(parsing: modelfile.from), (try? store.entry(base)) == nil {
-            throw ServerError.modelNotFound(modelfile.from)
+        if !fromBlob {
+            // Over the API the base is a store model, never a path on the server's disk: a request must not make the
+            // server read (or copy into the store) an arbitrary file. Ollama's CLI uploads a local file as a blob
+            // first (POST /api/blobs/:digest, then 'files'); `hearth create` works on the store directly.
+            let from = modelfile.from
+            if ModelStore.looksLikePath(from) || from.hasPrefix("~") || from.contains("\\") {
+                throw ServerError.badRequest("FROM '\(from)': a path on the server is refused over the API; upload the file "
+                    + "(POST /api/blobs/sha256:DIGEST) and give it in 'files', or name a model in the store")
+            }
+            let base: ModelName
+            do { base = try ModelName(parsing: from) } catch { throw ServerError.badRequest("FROM '\(from)': \(error)") }
+            // An unknown base model is a 404 now, not an error line in the stream.
+            if (try? store.entry(base)) == nil { throw ServerError.modelNotFound(from) }
         }
         if let t = body.template { modelfile.template = t }
         if let s = body.system { modelfile.system = s }
@@ -112,10 +123,9 @@ extension HearthServer {
             for m in members { try setParameter(&modelfile.parameters, m.key, m.value) }
         }
         let final = modelfile
-        let base = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
         return try await progressResponse(stream: body.stream ?? true, thread: "hearth-create") { send in
             var hashing = false
-            try store.create(name, modelfile: final, baseDirectory: base) { status in
+            try store.create(name, modelfile: final, baseDirectory: nil) { status in
                 switch status {
                 case .gathering: send(ProgressLine(status: "gathering model components"))
                 case .hashing:

@@ -50,7 +50,8 @@ extension HearthServer {
         let body = try decodeBody(ModelNameBody.self, try await readBody(request))
         let name = try body.required()
         let store = try modelStore()
-        let resolved = try await (models as? StoreModelProvider)?.resolve(name) ?? store.resolve(name)
+        guard let provider = models as? StoreModelProvider else { throw ServerError.modelNotFound(name) }
+        let resolved = try await provider.resolve(name)
         let verbose = body.verbose ?? false
         return jsonResponse(try showObject(resolved, store: store, verbose: verbose))
     }

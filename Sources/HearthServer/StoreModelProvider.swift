@@ -88,7 +88,30 @@ public actor StoreModelProvider: ModelProvider {
             return try resolveArgument(d)
         }
         if let d = defaultModel, requested == d || requested == Self.stem(d) { return try resolveArgument(d) }
-        return try resolveArgument(requested)
+        return try resolveStoreName(requested)
+    }
+
+    /// A name a request gives: only a model in the store. A path (absolute, relative, `..`, a .gguf file or a model
+    /// directory) is refused without touching the file system, so a request (or a web page, or a caller holding the
+    /// API key) cannot make the server open arbitrary files (issue 9, "security defaults"). The operator's
+    /// `hearth serve --model PATH` stays served under its path and its file name.
+    func resolveStoreName(_ requested: String) throws -> ResolvedModel {
+        if ModelStore.looksLikePath(requested) || requested.hasPrefix("~") || requested.contains("\\") {
+            throw ServerError.badRequest("model '\(requested)': a path is not a model name; name a model in the store "
+                + "(hearth list), or start the server with hearth serve --model PATH")
+        }
+        let name: ModelName
+        do { name = try ModelName(parsing: requested) } catch {
+            throw ServerError.badRequest("model '\(requested)': \(error)")
+        }
+        do {
+            return try store.resolved(try store.require(name))
+        } catch let e as StoreError {
+            switch e {
+            case .modelNotFound, .invalidName, .io: throw ServerError.modelNotFound(requested)
+            default: throw ServerError.loadFailed(path: requested, reason: e.description)
+            }
+        }
     }
 
     /// A store name or a path to a .gguf file or Hugging Face model directory.

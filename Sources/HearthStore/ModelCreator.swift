@@ -17,7 +17,9 @@ extension ModelStore {
     }
 
     /// Creates (or replaces) `name` from a parsed Modelfile whose relative paths are relative to `baseDirectory`.
-    public func create(_ name: ModelName, modelfile: Modelfile, baseDirectory: URL,
+    /// With `baseDirectory` nil (the server's API), FROM is only a model in the store, or an absolute path the
+    /// caller has already checked (an uploaded blob): a name is never looked up as a file.
+    public func create(_ name: ModelName, modelfile: Modelfile, baseDirectory: URL?,
                        report: (CreateStatus) -> Void = { _ in }) throws {
         report(.gathering)
         removeStaleTemporaries()
@@ -25,7 +27,9 @@ extension ModelStore {
         var config: Manifest.Layer
         var base: ResolvedModel?
 
-        if let path = modelfilePath(modelfile.from, relativeTo: baseDirectory) {
+        let path = baseDirectory.map { modelfilePath(modelfile.from, relativeTo: $0) }
+            ?? (modelfile.from.hasPrefix("/") ? modelfile.from : nil)
+        if let path {
             let info = try ggufConfig(path)
             let model = try importFile(path, mediaType: Manifest.MediaType.model) { p in
                 switch p.phase {

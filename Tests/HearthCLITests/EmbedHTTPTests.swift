@@ -120,8 +120,10 @@ final class EmbedHTTPTests: XCTestCase {
     /// `dimensions` keeps the first N values and normalizes them again (Ollama and OpenAI); token-id inputs; an
     /// LLM GGUF embeds too.
     func testDimensionsTokenInputsAndLLM() throws {
-        let (server, log, port) = try Self.startServer(model: EmbedTests.minilm)
-        defer { Self.stop(server, log) }
+        // A store holding smollm2 (a request names a stored model; paths over the API are refused), MiniLM the default.
+        let server = try ServerFixture.start(arguments: ["--model", EmbedTests.minilm, "--threads", "2"])
+        defer { server.stop() }
+        let port = server.port
         let script = Self.helpers + """
 
             import openai, ollama
@@ -140,14 +142,14 @@ final class EmbedHTTPTests: XCTestCase {
             assert r["usage"]["prompt_tokens"] == 4, r["usage"]
             st, r = post("/v1/embeddings", {"model": MODEL, "input": [[101, 7592, 102], [101, 2088, 102]]})
             assert st == 200 and len(r["data"]) == 2 and r["usage"]["prompt_tokens"] == 6, r
-            # An LLM GGUF named by path: mean-pooled, normalized.
+            # An LLM GGUF (a stored model): mean-pooled, normalized.
             st, r = post("/api/embed", {"model": sys.argv[3], "input": ["The capital of France is Paris."]})
             assert st == 200, r
             v = r["embeddings"][0]
             assert len(v) == 576 and abs(norm(v) - 1) < 1e-4 and r["prompt_eval_count"] > 5, (len(v), norm(v), r["prompt_eval_count"])
             print("ok")
             """
-        let out = try CLI.clientScript(script, ["\(port)", EmbedTests.minilm, CLI.smollm2])
+        let out = try CLI.clientScript(script, ["\(port)", EmbedTests.minilm, ServerFixture.model])
         XCTAssertEqual(out.trimmingCharacters(in: .whitespacesAndNewlines), "ok")
     }
 
@@ -179,7 +181,8 @@ final class EmbedHTTPTests: XCTestCase {
             ollama_error("/api/embed", {"model": MODEL, "input": "a", "options": {"num_ctx": 1}}, 400, "num_ctx")
             ollama_error("/api/embed", {"model": MODEL, "input": "a", "truncate": "no"}, 400, "truncate")
             ollama_error("/api/embed", None, 400, "JSON", raw=b"{not json")
-            ollama_error("/api/embed", {"model": "/no/such/model", "input": "a"}, 404, "/no/such/model")
+            ollama_error("/api/embed", {"model": "no-such-model:1", "input": "a"}, 404, "no-such-model:1")
+            ollama_error("/api/embed", {"model": "/no/such/model", "input": "a"}, 400, "/no/such/model", "path")
             st, r = post("/api/embed", {"model": MODEL, "input": long, "truncate": False, "options": {"num_ctx": 512}})
             assert st == 400, r
             st, r = post("/api/embed", {"model": MODEL, "input": "one two three", "options": {"num_ctx": 4}, "truncate": False})
@@ -209,8 +212,8 @@ final class EmbedHTTPTests: XCTestCase {
                 raise AssertionError("no error for an empty input")
             except openai.BadRequestError as e:
                 assert "empty string" in str(e), e
-            st, r = post("/v1/embeddings", {"model": "/no/such/model", "input": "a"})
-            assert st == 404 and "/no/such/model" in r["error"]["message"], (st, r)
+            st, r = post("/v1/embeddings", {"model": "no-such-model:1", "input": "a"})
+            assert st == 404 and "no-such-model:1" in r["error"]["message"], (st, r)
             # Still healthy.
             st, r = post("/v1/embeddings", {"model": MODEL, "input": "still fine"})
             assert st == 200 and len(r["data"][0]["embedding"]) == 384, r

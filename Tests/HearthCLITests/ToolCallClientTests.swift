@@ -89,7 +89,8 @@ print("ok")
 
     func testWeatherToolCallsThroughTheOpenAIClient() throws {
         try CLI.requireFiles(Self.qwen)
-        let server = try ServerFixture.start()
+        // The 0.5B model as the server's --model (a request may name it by that path; other paths are refused).
+        let server = try ServerFixture.start(arguments: ["--model", Self.qwen])
         defer { server.stop() }
         let out = try CLI.clientScript(Self.script, [server.url, Self.qwen])
         XCTAssertTrue(out.hasSuffix("ok\n"), out)

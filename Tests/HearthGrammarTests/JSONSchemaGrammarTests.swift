@@ -1,3 +1,4 @@
+import Foundation
 import HearthGrammar
 import XCTest
 
@@ -155,6 +156,30 @@ final class JSONSchemaGrammarTests: XCTestCase {
             + Array(#"+)x?\\d{1,3}\\-z]$"}"#.utf8)
         let finding = String(decoding: bytes, as: UTF8.self)
         XCTAssertNoThrow(try Grammar(gbnf: try JSONSchemaGrammar.gbnf(schema: finding)))
+    }
+
+    /// A repetition of something that can match the empty string (the jsonschema fuzzer's second finding: `(|c…)+`
+    /// compiled to a GBNF rule that reaches itself without consuming a character, which the parser rejects). In
+    /// regex semantics `X{m,n}` with a nullable X is the non-empty part of X repeated 0…n times.
+    func testNullableGroupUnderRepetition() throws {
+        let emptyAlt = try matcher(#"{"type": "string", "pattern": "^(|ab)+c$"}"#)
+        XCTAssertTrue(accepts(emptyAlt, #""c""#))
+        XCTAssertTrue(accepts(emptyAlt, #""ababc""#))
+        XCTAssertFalse(accepts(emptyAlt, #""abac""#))
+        let starStar = try matcher(#"{"type": "string", "pattern": "^(a*b?)*$"}"#)
+        XCTAssertTrue(accepts(starStar, #""""#))
+        XCTAssertTrue(accepts(starStar, #""aabbab""#))
+        XCTAssertFalse(accepts(starStar, #""abc""#))
+        let bounded = try matcher(#"{"type": "string", "pattern": "^(x?y?){2,3}z$"}"#)
+        XCTAssertTrue(accepts(bounded, #""z""#))
+        XCTAssertTrue(accepts(bounded, #""xyxyxz""#))
+        XCTAssertFalse(accepts(bounded, #""xyxyxyxz""#))
+        let onlyEmpty = try matcher(#"{"type": "string", "pattern": "^()*(|)+q$"}"#)
+        XCTAssertTrue(accepts(onlyEmpty, #""q""#))
+        let finding = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Fuzz/findings/jsonschema-pattern-nullable-repeat.json")
+        let schema = String(decoding: try Data(contentsOf: finding), as: UTF8.self)
+        XCTAssertNoThrow(try Grammar(gbnf: try JSONSchemaGrammar.gbnf(schema: schema)))
     }
 
     func assertUnsupported(_ schema: String, _ path: String, _ text: String, file: StaticString = #filePath, line: UInt = #line) {
