@@ -24,6 +24,8 @@ public final class ThreadPool: @unchecked Sendable {
     private let finished = Atomic<UInt64>(0)
     private let sleepers = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
+    /// Next unclaimed item of a `runChunks` job.
+    private let cursor = Atomic<Int>(0)
     private var job: ((Int, Int) -> Void)?
     private var mutex = pthread_mutex_t()
     private var cond = pthread_cond_t()
@@ -85,6 +87,36 @@ public final class ThreadPool: @unchecked Sendable {
             while finished.load(ordering: .acquiring) != target { cpuRelax() }
             job = nil
         }
+    }
+
+    /// Splits `0..<items` into chunks of `grain` (the last may be shorter) that the threads claim as they go:
+    /// `body(thread, start, end)` per chunk, `prepare(thread)` once per thread before its first chunk. For
+    /// memory-bound GEMVs a static half-and-half split left one thread waiting for the other at every op (the
+    /// two cores do not stream at the same rate); claiming chunks balances them. Each item is computed whole by
+    /// one call, so results do not depend on which thread took it.
+    public func runChunks(items: Int, grain: Int, prepare: (_ thread: Int) -> Void = { _ in },
+                          _ body: (_ thread: Int, _ start: Int, _ end: Int) -> Void) {
+        let g = max(1, grain)
+        if count == 1 || items <= g {
+            if items > 0 { prepare(0); body(0, 0, items) }
+            return
+        }
+        cursor.store(0, ordering: .relaxed)  // published by run's sequentially consistent generation bump
+        run { t, _ in
+            var prepared = false
+            while true {
+                let s = cursor.wrappingAdd(g, ordering: .relaxed).oldValue
+                if s >= items { break }
+                if !prepared { prepare(t); prepared = true }
+                body(t, s, min(items, s + g))
+            }
+        }
+    }
+
+    /// A grain that gives each thread about `perThread` chunks of `rows`, a multiple of `align`.
+    public func grain(rows: Int, align: Int, perThread: Int = 8) -> Int {
+        let target = (rows + count * perThread - 1) / (count * perThread)
+        return max(align, (target + align - 1) / align * align)
     }
 
     private func workerLoop(_ index: Int) {
