@@ -180,7 +180,7 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
                                    panel: pool.scratch.threadBuffer(t, bytes: nb * avx512Q4KPanelBytesPerBlock))
             }
         } else if nTokens == 1 {
-            pool.runChunks(items: rows, grain: pool.grain(rows: rows, align: 8), prepare: { t in
+            pool.runChunks(items: rows, grain: pool.grain(rows: rows, align: 8, rowBytes: rowBytes), prepare: { t in
                 avx512PrepareQ4KActivation(acts, k: k, pool.scratch.threadBuffer(t, bytes: avx512Q4KActBytes(k: k)))
             }) { t, r0, r1 in
                 avx512ExactGemvQ4K8(w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1,
@@ -233,7 +233,7 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
                                    panel: pool.scratch.threadBuffer(t, bytes: nb * avx512Q6KPanelBytesPerBlock))
             }
         } else {
-            pool.runChunks(items: rows, grain: pool.grain(rows: rows, align: 8)) { _, r0, r1 in
+            pool.runChunks(items: rows, grain: pool.grain(rows: rows, align: 8, rowBytes: rowBytes)) { _, r0, r1 in
                 avx512ExactGemvQ6KPairs(w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1, act: acts, y: y)
             }
         }
@@ -282,7 +282,7 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
         let scales = pool.scratch.floats(2 * nb)
         avx512ActivationScales(q81: q81, acts: acts, k: k, nTokens: 1, tokenStride: 1, ad: scales, asum: scales + nb)
         // Chunks of rows in multiples of 8 (the kernel's pass), claimed by the threads as they go.
-        pool.runChunks(items: rows, grain: pool.grain(rows: rows, align: 8)) { _, r0, r1 in
+        pool.runChunks(items: rows, grain: pool.grain(rows: rows, align: 8, rowBytes: rowBytes)) { _, r0, r1 in
             avx512ExactGemv(q41: type == .q4_1, q50: type == .q5_0, w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1,
                             act: acts, ad: scales, asum: scales + nb, y: y)
         }
@@ -337,7 +337,7 @@ private func smallBatchMatmul(_ type: GGMLType, _ data: UnsafeRawPointer, rowByt
         }
     }
     avx512PackActivationQuants(acts, q81: q81, k: k, nTokens: nTokens, unsigned: kind != .q4_1, q)
-    pool.runChunks(items: rows, grain: pool.grain(rows: rows, align: 4)) { _, r0, r1 in
+    pool.runChunks(items: rows, grain: pool.grain(rows: rows, align: 4, rowBytes: rowBytes)) { _, r0, r1 in
         avx512SmallBatchMatmul(kind, w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1, q: q, ad: ad,
                                asum: asum, tokenStride: stride, nTokens: nTokens, y: y, yStride: rows)
     }

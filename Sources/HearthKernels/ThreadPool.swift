@@ -113,11 +113,20 @@ public final class ThreadPool: @unchecked Sendable {
         }
     }
 
-    /// A grain that gives each thread about `perThread` chunks of `rows`, a multiple of `align`.
-    public func grain(rows: Int, align: Int, perThread: Int = 8) -> Int {
+    /// A grain that gives each thread about `perThread` chunks of `rows`, a multiple of `align`, each at least
+    /// `minChunkBytes` of weights (`rowBytes` a row) and at most an even share.
+    public func grain(rows: Int, align: Int, rowBytes: Int = 0, perThread: Int = 8) -> Int {
         let target = (rows + count * perThread - 1) / (count * perThread)
-        return max(align, (target + align - 1) / align * align)
+        let minRows = rowBytes > 0 ? (ThreadPool.minChunkBytes + rowBytes - 1) / rowBytes : 0
+        let share = (rows + count - 1) / count
+        let g = min(max(target, minRows), share)
+        return max(align, (g + align - 1) / align * align)
     }
+
+    nonisolated(unsafe) static var minChunkBytes: Int = {
+        if let v = getenv("HEARTH_MIN_CHUNK"), let n = Int(String(cString: v)), n >= 0 { return n }
+        return 256 << 10
+    }()
 
     private func workerLoop(_ index: Int) {
         if !cpus.isEmpty { ThreadPool.pin(cpu: cpus[index % cpus.count]) }
