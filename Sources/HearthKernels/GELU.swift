@@ -1,4 +1,5 @@
 import Foundation
+import HearthKernelsAVX512
 import HearthTensors
 
 extension Ops {
@@ -12,19 +13,44 @@ extension Ops {
         return floatToHalf(0.5 * x * (1 + t))
     }
 
-    /// GeGLU in place: gate[i] = gelu(gate[i]) · up[i], bit for bit as ggml's `ggml_vec_geglu_f32`.
+    /// The table padded with one entry for the AVX-512 kernel's 32-bit gathers.
+    static let geluTablePadded: [UInt16] = geluTable + [0]
+
+    /// GeGLU in place: gate[i] = gelu(gate[i]) · up[i], bit for bit as ggml's `ggml_vec_geglu_f32`: the AVX-512
+    /// kernel (`avx512GEGLU`, table lookups by gather) where it runs, else one lane at a time.
     public static func geglu(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, _ n: Int) {
-        geluTable.withUnsafeBufferPointer { table in
-            for i in 0..<n {
-                let x = gate[i]
-                if x <= -10 {
-                    gate[i] = 0
-                } else if x >= 10 {
-                    gate[i] = x * up[i]
-                } else {
-                    gate[i] = halfToFloat(table[Int(floatToHalf(x))]) * up[i]
-                }
+        if KernelISA.selected == .avx512 {
+            geluTablePadded.withUnsafeBufferPointer { table in
+                guard let base = table.baseAddress else { return }
+                avx512GEGLU(gate, up, n, table: base) { x, u in gegluLane(x, u, base) }
             }
+        } else {
+            gegluScalar(gate, up, n)
         }
+    }
+
+    /// `geglu` split over the pool for a prefill's many values.
+    public static func geglu(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, _ n: Int, pool: ThreadPool) {
+        if n < 65536 || pool.threadCount == 1 { geglu(gate, up, n); return }
+        pool.run { t, threads in
+            let per = ((n + threads - 1) / threads + 15) & ~15
+            let i0 = min(n, t * per), i1 = min(n, i0 + per)
+            if i0 < i1 { geglu(gate + i0, up + i0, i1 - i0) }
+        }
+    }
+
+    /// The scalar reference of `geglu`.
+    public static func gegluScalar(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, _ n: Int) {
+        geluTable.withUnsafeBufferPointer { table in
+            guard let base = table.baseAddress else { return }
+            for i in 0..<n { gate[i] = gegluLane(gate[i], up[i], base) }
+        }
+    }
+
+    @inline(__always)
+    static func gegluLane(_ x: Float, _ u: Float, _ table: UnsafePointer<UInt16>) -> Float {
+        if x <= -10 { return 0 }
+        if x >= 10 { return x * u }
+        return halfToFloat(table[Int(floatToHalf(x))]) * u
     }
 }

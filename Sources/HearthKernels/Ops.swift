@@ -11,6 +11,21 @@ public enum Ops {
     /// in double, the mean rounded to float, then 1/sqrtf(mean + eps) in float. Activations are quantized right after, and
     /// on small models a one-ulp difference here can flip a rounding there.
     public static func rmsNorm(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>,
+                               n: Int, rows: Int, eps: Float, pool: ThreadPool) {
+        // ggml's sum of squares is one sequential double chain a row (latency-bound): a prefill's many rows are
+        // split over the pool (each row computed whole by one thread: the same bits).
+        if rows < 8 || rows * n < 16384 || pool.threadCount == 1 {
+            rmsNorm(x, weight, y, n: n, rows: rows, eps: eps)
+            return
+        }
+        pool.run { t, threads in
+            let per = (rows + threads - 1) / threads
+            let r0 = min(rows, t * per), r1 = min(rows, r0 + per)
+            if r0 < r1 { rmsNorm(x + r0 * n, weight, y + r0 * n, n: n, rows: r1 - r0, eps: eps) }
+        }
+    }
+
+    public static func rmsNorm(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>,
                                n: Int, rows: Int, eps: Float) {
         for r in 0..<rows {
             let xr = x + r * n, yr = y + r * n
@@ -124,6 +139,7 @@ public enum Ops {
 
     /// Rounds floats to IEEE half (round to nearest even), as a KV cache write does.
     public static func toHalf(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<UInt16>, _ n: Int) {
+        if KernelISA.selected == .avx512 { avx512FloatToHalf(x, y, n); return }
         for i in 0..<n { y[i] = floatToHalf(x[i]) }
     }
 

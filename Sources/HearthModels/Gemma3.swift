@@ -118,13 +118,13 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
 
         for (li, l) in layers.enumerated() {
             let dump = DebugDump.write
-            Ops.rmsNorm(x, l.attnNorm, xn, n: e, rows: n, eps: eps)
+            Ops.rmsNorm(x, l.attnNorm, xn, n: e, rows: n, eps: eps, pool: pool)
             dump("attn_norm-\(li)", xn, n * e)
             matmul(l.wq, xn, nTokens: n, q, pool: pool)
             matmul(l.wk, xn, nTokens: n, k, pool: pool)
             matmul(l.wv, xn, nTokens: n, v, pool: pool)
-            Ops.rmsNorm(q, l.qNorm, q, n: hd, rows: n * nHead, eps: eps)
-            Ops.rmsNorm(k, l.kNorm, k, n: hd, rows: n * nKV, eps: eps)
+            Ops.rmsNorm(q, l.qNorm, q, n: hd, rows: n * nHead, eps: eps, pool: pool)
+            Ops.rmsNorm(k, l.kNorm, k, n: hd, rows: n * nKV, eps: eps, pool: pool)
             dump("Qcur_normed-\(li)", q, n * qDim); dump("Kcur_normed-\(li)", k, n * kvDim); dump("Vcur-\(li)", v, n * kvDim)
             let (cs, sn) = l.slidingWindow ? (cosL, sinL) : (cosG, sinG)
             let kc = cache.keys[li], vc = cache.values[li]
@@ -142,20 +142,20 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
             dump("kqv_out-\(li)", att, n * qDim)
             matmul(l.wo, att, nTokens: n, tmp, pool: pool)
             dump("attn_out-\(li)", tmp, n * e)
-            Ops.rmsNorm(tmp, l.postAttnNorm, tmp, n: e, rows: n, eps: eps)
+            Ops.rmsNorm(tmp, l.postAttnNorm, tmp, n: e, rows: n, eps: eps, pool: pool)
             Ops.add(x, tmp, n * e)
             // The last layer's FFN runs on the rows that want logits only (see keepLogitRows).
             let nf = li == layers.count - 1 ? keepLogitRows(batch, x, width: e) : n
 
-            Ops.rmsNorm(x, l.ffnNorm, xn, n: e, rows: nf, eps: eps)
+            Ops.rmsNorm(x, l.ffnNorm, xn, n: e, rows: nf, eps: eps, pool: pool)
             matmul(l.gate, xn, nTokens: nf, gate, pool: pool)
             matmul(l.up, xn, nTokens: nf, up, pool: pool)
             dump("ffn_gate-\(li)", gate, nf * ffnSize); dump("ffn_up-\(li)", up, nf * ffnSize)
-            Ops.geglu(gate, up, nf * ffnSize)
+            Ops.geglu(gate, up, nf * ffnSize, pool: pool)
             dump("ffn_geglu-\(li)", gate, nf * ffnSize)
             matmul(l.down, gate, nTokens: nf, tmp, pool: pool)
             dump("ffn_out-\(li)", tmp, nf * e)
-            Ops.rmsNorm(tmp, l.postFFNNorm, tmp, n: e, rows: nf, eps: eps)
+            Ops.rmsNorm(tmp, l.postFFNNorm, tmp, n: e, rows: nf, eps: eps, pool: pool)
             Ops.add(x, tmp, nf * e)
             dump("l_out-\(li)", x, nf * e)
         }

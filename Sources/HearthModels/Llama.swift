@@ -140,7 +140,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         let dump = DebugDump.write
         dump("inp_embd", x, n * e)
         for (li, l) in layers.enumerated() {
-            Ops.rmsNorm(x, l.attnNorm, xn, n: e, rows: n, eps: eps)
+            Ops.rmsNorm(x, l.attnNorm, xn, n: e, rows: n, eps: eps, pool: pool)
             dump("attn_norm-\(li)", xn, n * e)
             matmul(l.wq, xn, nTokens: n, q, pool: pool)
             matmul(l.wk, xn, nTokens: n, k, pool: pool)
@@ -169,7 +169,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
             let nf = li == layers.count - 1 ? keepLogitRows(batch, x, width: e) : n
             dump("ffn_inp-\(li)", x, nf * e)
 
-            Ops.rmsNorm(x, l.ffnNorm, xn, n: e, rows: nf, eps: eps)
+            Ops.rmsNorm(x, l.ffnNorm, xn, n: e, rows: nf, eps: eps, pool: pool)
             matmul(l.gate, xn, nTokens: nf, gate, pool: pool)
             matmul(l.up, xn, nTokens: nf, up, pool: pool)
             dump("ffn_gate-\(li)", gate, nf * ffnSize); dump("ffn_up-\(li)", up, nf * ffnSize)

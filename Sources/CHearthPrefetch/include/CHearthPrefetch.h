@@ -6,4 +6,21 @@
 static inline __attribute__((always_inline)) void hearth_prefetch(const void *p) {
     __builtin_prefetch(p, 0, 3);
 }
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+/// AVX-512 intrinsics that clang defines as macros with an immediate operand, which Swift cannot import:
+/// wrapped here with the immediate fixed (the same instruction, inlined into the Swift caller).
+#define HEARTH_AVX512 __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,f16c")))
+
+/// `vcvtps2ph` with round to nearest even (imm 0: ggml's `GGML_FP32_TO_FP16` on x86 uses `_cvtss_sh(x, 0)`).
+static inline HEARTH_AVX512 __m256i hearth_cvtps_ph(__m512 v) {
+    return _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT);
+}
+
+/// Sixteen 32-bit loads at `base + 2·idx` (`vpgatherdd`, scale 2: a table of 16-bit entries).
+static inline HEARTH_AVX512 __m512i hearth_gather_scale2(__m512i idx, const void *base) {
+    return _mm512_i32gather_epi32(idx, base, 2);
+}
+#endif
 #endif
