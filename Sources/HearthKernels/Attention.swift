@@ -47,6 +47,16 @@ public enum Attention {
                                 scale: scale)
             return
         }
+        attendHeadScalar(q: q, out: out, kv: kv, kvHead: kvHead, headDim: headDim, nKeys: nKeys, scale: scale,
+                         window: window, scratch: scratch)
+    }
+
+    /// The scalar reference of `attendHead` (and of `avx512AttendHeadF16`): the same arithmetic one lane at a time.
+    public static func attendHeadScalar(q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, kv: PagedKV,
+                                        kvHead: Int, headDim: Int, nKeys: Int, scale: Float,
+                                        window: Int = 0, scratch: UnsafeMutablePointer<Float>) {
+        let first = window > 0 ? max(0, nKeys - window) : 0
+        let off = kvHead * headDim
         let qh = scratch, acc = scratch + headDim
         for d in 0..<headDim {
             qh[d] = halfToFloat(floatToHalf(q[d]))

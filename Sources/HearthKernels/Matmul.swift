@@ -171,10 +171,7 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
     if isa == .avx512 && type == .q4_K && rows % 8 == 0 {
         let nb = k / 256, gemmTokens = nTokens - nTokens % 4
         if gemmTokens > 0 {
-            let chunk16 = ((rows + pool.threadCount - 1) / pool.threadCount + 15) & ~15
-            pool.run { t, _ in
-                let r0 = min(rows, t * chunk16), r1 = min(rows, r0 + chunk16)
-                if r0 >= r1 { return }
+            pool.runChunks(items: rows, grain: pool.grain(rows: rows, align: 16, rowBytes: rowBytes)) { t, r0, r1 in
                 avx512ExactGemmQ4K(w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1, acts: acts,
                                    nTokens: nTokens, gemmTokens: gemmTokens, y: y, yStride: rows,
                                    panel: pool.scratch.threadBuffer(t, bytes: nb * avx512Q4KPanelBytesPerBlock))
@@ -202,9 +199,7 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
     }
     if isa == .avx512 && type == .q6_K && ExactKernels.usesTiledKQuant(nTokens: nTokens) {
         let nb = k / 256
-        pool.run { t, _ in
-            let r0 = min(rows, t * chunk), r1 = min(rows, r0 + chunk)
-            if r0 >= r1 { return }
+        pool.runChunks(items: rows, grain: pool.grain(rows: rows, align: 4, rowBytes: rowBytes)) { t, r0, r1 in
             avx512ExactGemmQ6K(w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1, acts: acts,
                                nTokens: nTokens, y: y, yStride: rows,
                                panel: pool.scratch.threadBuffer(t, bytes: nb * avx512Q6KPanelBytesPerBlock), tiled: true)
@@ -225,9 +220,7 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
     if isa == .avx512 && type == .q6_K {
         let nb = k / 256
         if nTokens >= 2 {
-            pool.run { t, _ in
-                let r0 = min(rows, t * chunk), r1 = min(rows, r0 + chunk)
-                if r0 >= r1 { return }
+            pool.runChunks(items: rows, grain: pool.grain(rows: rows, align: 4, rowBytes: rowBytes)) { t, r0, r1 in
                 avx512ExactGemmQ6K(w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1, acts: acts,
                                    nTokens: nTokens, y: y, yStride: rows,
                                    panel: pool.scratch.threadBuffer(t, bytes: nb * avx512Q6KPanelBytesPerBlock))
@@ -267,9 +260,7 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
                 scales[nb * stride + b * stride + t] = scales[nb * stride + b * stride + nTokens - 1]
             }
         }
-        pool.run { t, _ in
-            let r0 = min(rows, t * chunk), r1 = min(rows, r0 + chunk)
-            if r0 >= r1 { return }
+        pool.runChunks(items: rows, grain: pool.grain(rows: rows, align: 4, rowBytes: rowBytes)) { t, r0, r1 in
             avx512ExactGemm(q41: type == .q4_1, q50: type == .q5_0, w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1,
                             acts: acts, ad: scales, asum: scales + nb * stride, tokenStride: stride,
                             nTokens: nTokens, y: y, yStride: rows,

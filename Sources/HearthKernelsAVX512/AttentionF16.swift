@@ -1,4 +1,6 @@
 import Foundation
+import _Builtin_intrinsics.intel
+import CHearthPrefetch
 
 /// AVX-512 version of `Attention.attendHead` (HearthKernels/Attention.swift): ggml's CPU flash attention with an
 /// F16 cache, bit for bit — q rounded to half; q·k with four 16-lane FMA accumulators folded as ggml's
@@ -10,14 +12,16 @@ public func avx512AttendHeadF16(q: UnsafePointer<Float>, out: UnsafeMutablePoint
                                 first: Int, nKeys: Int, scale: Float) {
     let chunks = headDim / 16
     // q rounded to half and the accumulator, 16 lanes a chunk (≤ 16 chunks: head size ≤ 256).
-    var qh = [SIMD16<Float>](repeating: SIMD16<Float>(), count: chunks)
-    var acc = [SIMD16<Float>](repeating: SIMD16<Float>(), count: chunks)
-    qh.withUnsafeMutableBufferPointer { qb in
-        acc.withUnsafeMutableBufferPointer { ab in
-            let qp = qb.baseAddress!, ap = ab.baseAddress!  // non-empty: headDim ≥ 16
+    // On the stack (this runs once per query row and head), conversions by `vcvtph2ps`/`vcvtps2ph` (Swift's
+    // generic SIMD16<Float16> conversions compiled to a lane loop: 3 % of an 8-stream decode).
+    withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 2 * chunks) { tb in
+        guard let qp = tb.baseAddress else { return }
+        let ap = qp + chunks
+        ap.initialize(repeating: SIMD16<Float>(), count: chunks)
+        do {
             for c in 0..<chunks {
                 let x = UnsafeRawPointer(q + 16 * c).loadUnaligned(as: SIMD16<Float>.self)
-                qp[c] = SIMD16<Float>(SIMD16<Float16>(x))
+                qp[c] = roundToHalf(x)
             }
             let np = headDim - headDim % 64
             var m = -Float.infinity, sum: Float = 0
@@ -54,13 +58,13 @@ public func avx512AttendHeadF16(q: UnsafePointer<Float>, out: UnsafeMutablePoint
                     ms = expf(m - s)
                     m = s
                     let msv = SIMD16<Float>(repeating: ms)
-                    for c in 0..<chunks { ap[c] = SIMD16<Float>(SIMD16<Float16>(ap[c] * msv)) }
+                    for c in 0..<chunks { ap[c] = roundToHalf(ap[c] * msv) }
                 } else {
                     vs = expf(s - m)
                 }
                 let vsv = SIMD16<Float>(repeating: vs)
                 for c in 0..<chunks {
-                    ap[c] = SIMD16<Float>(SIMD16<Float16>(ap[c].addingProduct(half16(vr, c), vsv)))
+                    ap[c] = roundToHalf(ap[c].addingProduct(half16(vr, c), vsv))
                 }
                 sum = vs.addingProduct(sum, ms)
             }
@@ -74,5 +78,10 @@ public func avx512AttendHeadF16(q: UnsafePointer<Float>, out: UnsafeMutablePoint
 }
 
 @inline(__always) private func half16(_ p: UnsafeRawPointer, _ chunk: Int) -> SIMD16<Float> {
-    SIMD16<Float>(p.loadUnaligned(fromByteOffset: 32 * chunk, as: SIMD16<Float16>.self))
+    unsafeBitCast(_mm512_cvtph_ps(p.loadUnaligned(fromByteOffset: 32 * chunk, as: __m256i.self)), to: SIMD16<Float>.self)
+}
+
+/// x rounded to half and back (round to nearest even, as Swift's Float16 conversion and ggml's F16C path).
+@inline(__always) private func roundToHalf(_ x: SIMD16<Float>) -> SIMD16<Float> {
+    unsafeBitCast(_mm512_cvtph_ps(hearth_cvtps_ph(unsafeBitCast(x, to: __m512.self))), to: SIMD16<Float>.self)
 }
