@@ -63,45 +63,47 @@ public let avx512Q4KPanelBytesPerBlock = 4096 + 1024 + 128
 private func fillPanelQ4K(w: UnsafeRawPointer, rowBytes: Int, r0: Int, rowEnd: Int, nb: Int,
                           panel: UnsafeMutableRawPointer) {
     let m4 = _mm512_set1_epi8(0x0F)
-    let rows = (0..<16).map { w + min(r0 + $0, rowEnd - 1) * rowBytes }
+    @inline(__always) func row(_ j: Int) -> UnsafeRawPointer { w + min(r0 + j, rowEnd - 1) * rowBytes }
     // Quants: for each block and 32-byte chunk p, rows j and j + 8 share a register ([row j | row j + 8], eight
     // u32 each); an 8×8 u32 transpose in both 256-bit halves then gives line (sub-block, c) = u32 c of rows
     // 0…15, stored whole (a 16-row × 4-byte transpose; with one scalar store per u32 the fill was 4× the
     // arithmetic of an 8-token GEMM).
     let join = _mm512_set_epi64(11, 10, 9, 8, 3, 2, 1, 0)
     let lowLanes = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0), highLanes = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2)
-    @inline(__always) func transposeStore(_ r: [__m512i], _ line: UnsafeMutableRawPointer) {
+    @inline(__always) func transposeStore(_ r: UnsafePointer<__m512i>, _ line: UnsafeMutableRawPointer) {
         let t0 = _mm512_unpacklo_epi32(r[0], r[1]), t1 = _mm512_unpackhi_epi32(r[0], r[1])
         let t2 = _mm512_unpacklo_epi32(r[2], r[3]), t3 = _mm512_unpackhi_epi32(r[2], r[3])
         let t4 = _mm512_unpacklo_epi32(r[4], r[5]), t5 = _mm512_unpackhi_epi32(r[4], r[5])
         let t6 = _mm512_unpacklo_epi32(r[6], r[7]), t7 = _mm512_unpackhi_epi32(r[6], r[7])
-        let u = [_mm512_unpacklo_epi64(t0, t2), _mm512_unpackhi_epi64(t0, t2),
-                 _mm512_unpacklo_epi64(t1, t3), _mm512_unpackhi_epi64(t1, t3)]
-        let v = [_mm512_unpacklo_epi64(t4, t6), _mm512_unpackhi_epi64(t4, t6),
-                 _mm512_unpacklo_epi64(t5, t7), _mm512_unpackhi_epi64(t5, t7)]
-        for c in 0..<4 {
-            _mm512_storeu_si512(line + c * 64, _mm512_permutex2var_epi64(u[c], lowLanes, v[c]))
-            _mm512_storeu_si512(line + (c + 4) * 64, _mm512_permutex2var_epi64(u[c], highLanes, v[c]))
+        @inline(__always) func out(_ c: Int, _ u: __m512i, _ v: __m512i) {
+            _mm512_storeu_si512(line + c * 64, _mm512_permutex2var_epi64(u, lowLanes, v))
+            _mm512_storeu_si512(line + (c + 4) * 64, _mm512_permutex2var_epi64(u, highLanes, v))
         }
+        out(0, _mm512_unpacklo_epi64(t0, t2), _mm512_unpacklo_epi64(t4, t6))
+        out(1, _mm512_unpackhi_epi64(t0, t2), _mm512_unpackhi_epi64(t4, t6))
+        out(2, _mm512_unpacklo_epi64(t1, t3), _mm512_unpacklo_epi64(t5, t7))
+        out(3, _mm512_unpackhi_epi64(t1, t3), _mm512_unpackhi_epi64(t5, t7))
     }
-    for b in 0..<nb {
-        let pb = panel + b * avx512Q4KPanelBytesPerBlock
-        for p in 0..<4 {
-            var lo = [__m512i](), hi = [__m512i]()
-            lo.reserveCapacity(8); hi.reserveCapacity(8)
-            for j in 0..<8 {
-                let a = rows[j] + b * 144 + 16 + 32 * p, c = rows[j + 8] + b * 144 + 16 + 32 * p
-                let raw = _mm512_permutex2var_epi64(_mm512_castsi256_si512(a.loadUnaligned(as: __m256i.self)), join,
-                                                    _mm512_castsi256_si512(c.loadUnaligned(as: __m256i.self)))
-                lo.append(_mm512_and_si512(raw, m4))
-                hi.append(_mm512_and_si512(_mm512_srli_epi16(raw, 4), m4))
+    withUnsafeTemporaryAllocation(of: __m512i.self, capacity: 16) { regs in
+        guard let lo = regs.baseAddress else { return }
+        let hi = lo + 8
+        for b in 0..<nb {
+            let pb = panel + b * avx512Q4KPanelBytesPerBlock
+            for p in 0..<4 {
+                for j in 0..<8 {
+                    let a = row(j) + b * 144 + 16 + 32 * p, c = row(j + 8) + b * 144 + 16 + 32 * p
+                    let raw = _mm512_permutex2var_epi64(_mm512_castsi256_si512(a.loadUnaligned(as: __m256i.self)), join,
+                                                        _mm512_castsi256_si512(c.loadUnaligned(as: __m256i.self)))
+                    lo[j] = _mm512_and_si512(raw, m4)
+                    hi[j] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4)
+                }
+                transposeStore(lo, pb + (2 * p) * 8 * 64)
+                transposeStore(hi, pb + (2 * p + 1) * 8 * 64)
             }
-            transposeStore(lo, pb + (2 * p) * 8 * 64)
-            transposeStore(hi, pb + (2 * p + 1) * 8 * 64)
         }
     }
     for j in 0..<16 {
-        let row = rows[j]
+        let row = row(j)
         for b in 0..<nb {
             let x = row + b * 144, pb = panel + b * avx512Q4KPanelBytesPerBlock
             let (sc8, mn8) = q4KScalesMins(x + 4)
