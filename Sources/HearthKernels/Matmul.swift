@@ -251,7 +251,19 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
     }
     if isa == .avx512 && nTokens >= 2 {
         let nb = k / 32, stride = (nTokens + 3) & ~3
-        let scales = pool.scratch.floats(2 * nb * stride)
+        // Q5_0/Q8_0: the GEMM multiplies (y + 128) unsigned; the activations are flipped once here instead of
+        // once per 4-row tile (after the scales, in the same buffer).
+        let flip = type != .q4_1
+        let scalesFloats = 2 * nb * stride
+        let scales = pool.scratch.floats(scalesFloats + (flip ? (aRow * nTokens + 3) / 4 + 16 : 0))
+        let gemmActs: UnsafeRawPointer
+        if flip {
+            let flipped = UnsafeMutableRawPointer(scales + scalesFloats)
+            avx512FlipActivationQuants(acts, blocks: nb * nTokens, flipped)
+            gemmActs = UnsafeRawPointer(flipped)
+        } else {
+            gemmActs = UnsafeRawPointer(acts)
+        }
         avx512ActivationScales(q81: q81, acts: acts, k: k, nTokens: nTokens, tokenStride: stride,
                                ad: scales, asum: scales + nb * stride)
         for b in 0..<nb {
@@ -262,7 +274,7 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
         }
         pool.runChunks(items: rows, grain: pool.grain(rows: rows, align: 4, rowBytes: rowBytes)) { t, r0, r1 in
             avx512ExactGemm(q41: type == .q4_1, q50: type == .q5_0, w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1,
-                            acts: acts, ad: scales, asum: scales + nb * stride, tokenStride: stride,
+                            acts: gemmActs, ad: scales, asum: scales + nb * stride, tokenStride: stride,
                             nTokens: nTokens, y: y, yStride: rows,
                             panel: pool.scratch.threadBuffer(t, bytes: nb * 336))
         }

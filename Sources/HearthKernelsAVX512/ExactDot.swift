@@ -113,6 +113,18 @@ public func avx512ActivationScales(q81: Bool, acts: UnsafeRawPointer, k: Int, nT
 /// 4 rows × 4 tokens a tile; each 512-bit accumulator holds two dot products (rows A/B or C/D for one token).
 /// `ad`/`asum` come from `avx512ActivationScales` with `tokenStride` ≥ nTokens rounded up to 4 (padding
 /// repeats the last token); `panel` holds `k/32 · 336` bytes.
+/// Q8_0 activation blocks (2-byte d, 32 signed quants) with the quants as y + 128 (xor 0x80), for
+/// `avx512ExactGemm`'s Q5_0/Q8_0 path.
+public func avx512FlipActivationQuants(_ acts: UnsafeRawPointer, blocks: Int, _ dst: UnsafeMutableRawPointer) {
+    dst.copyMemory(from: acts, byteCount: blocks * 34)
+    let flip = _mm256_set1_epi8(-128)
+    for b in 0..<blocks {
+        let q = dst + b * 34 + 2
+        q.storeBytes(of: _mm256_xor_si256(q.loadUnaligned(as: __m256i.self), flip), as: __m256i.self)
+    }
+}
+
+/// Q4_1 takes Q8_1 activations as they are; Q5_0/Q8_0 take them flipped by `avx512FlipActivationQuants`.
 public func avx512ExactGemm(q41: Bool, q50: Bool = false, w: UnsafeRawPointer, rowBytes: Int, k: Int, rowStart: Int, rowEnd: Int,
                             acts: UnsafeRawPointer, ad: UnsafePointer<Float>, asum: UnsafePointer<Float>,
                             tokenStride: Int, nTokens: Int, y: UnsafeMutablePointer<Float>, yStride: Int,
@@ -171,9 +183,8 @@ public func avx512ExactGemm(q41: Bool, q50: Bool = false, w: UnsafeRawPointer, r
                     // uses the sign trick, |x| against y negated where x < 0; the integer sums are the same,
                     // Q8_0 activations being within ±127.)
                     let cAB = _mm512_loadu_si512(pb + 128), cCD = _mm512_loadu_si512(pb + 192)
-                    let flip = _mm512_set1_epi8(-128)
-                    let u0 = _mm512_xor_si512(y0, flip), u1 = _mm512_xor_si512(y1, flip)
-                    let u2 = _mm512_xor_si512(y2, flip), u3 = _mm512_xor_si512(y3, flip)
+                    // The activations come flipped (y + 128, `avx512FlipActivationQuants`).
+                    let u0 = y0, u1 = y1, u2 = y2, u3 = y3
                     let dd0 = _mm512_set1_ps(adb[0]), dd1 = _mm512_set1_ps(adb[1])
                     let dd2 = _mm512_set1_ps(adb[2]), dd3 = _mm512_set1_ps(adb[3])
                     ab0 = _mm512_fmadd_ps(_mm512_mul_ps(wdAB, dd0), _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(cAB, u0, xAB)), ab0)

@@ -26,7 +26,7 @@ final class ExactMatmulTests: XCTestCase {
                     }
                 }
             }
-            for tokens in [1, 2, 3, 5, 8, 9] {
+            for tokens in [1, 2, 3, 5, 8, 9, 17, 22] {
                 let x = (0..<(tokens * k)).map { i in Float.random(in: -2...2, using: &rng) * (i % 61 == 0 ? 30 : 1) }
                 let aType = try XCTUnwrap(ExactKernels.activationType(for: type))
                 let aRow = k / aType.blockSize * aType.blockBytes
