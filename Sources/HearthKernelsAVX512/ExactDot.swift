@@ -134,6 +134,12 @@ public func avx512ExactGemm(q41: Bool, q50: Bool = false, w: UnsafeRawPointer, r
     var r0 = rowStart
     while r0 < rowEnd {
         fillPanel(q41: q41, q50: q50, w: w, rowBytes: rowBytes, r0: r0, rowEnd: rowEnd, nb: nb, panel: panel)
+        if !q41 {
+            gemmTile4x8(panel: panel, nb: nb, acts: acts, aRow: aRow, aBytes: aBytes, aq: aq, ad: ad,
+                        tokenStride: tokenStride, nTokens: nTokens, y: y, yStride: yStride, r0: r0, rowEnd: rowEnd)
+            r0 += 4
+            continue
+        }
         var t0 = 0
         while t0 < nTokens {
             let last = nTokens - 1
@@ -211,6 +217,55 @@ public func avx512ExactGemm(q41: Bool, q50: Bool = false, w: UnsafeRawPointer, r
             t0 += 4
         }
         r0 += 4
+    }
+}
+
+/// Q5_0/Q8_0 (flipped activations): the 4 panel rows against 8 tokens a step (the panel's loads, scale
+/// permutes and the −128·Σx correction serve twice the tokens of the 4×4 tile; 16 accumulators), the same
+/// per-dot arithmetic as the 4×4 tile, so the same bits.
+@inline(__always)
+private func gemmTile4x8(panel: UnsafeRawPointer, nb: Int, acts: UnsafeRawPointer, aRow: Int, aBytes: Int, aq: Int,
+                         ad: UnsafePointer<Float>, tokenStride: Int, nTokens: Int, y: UnsafeMutablePointer<Float>,
+                         yStride: Int, r0: Int, rowEnd: Int) {
+    let last = nTokens - 1
+    let permAB = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0)
+    let permCD = _mm512_set_epi32(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2)
+    var t0 = 0
+    while t0 < nTokens {
+        @inline(__always) func tok(_ j: Int) -> UnsafeRawPointer { acts + min(t0 + j, last) * aRow + aq }
+        let a0 = tok(0), a1 = tok(1), a2 = tok(2), a3 = tok(3), a4 = tok(4), a5 = tok(5), a6 = tok(6), a7 = tok(7)
+        var ab0 = _mm512_setzero_ps(), ab1 = ab0, ab2 = ab0, ab3 = ab0, ab4 = ab0, ab5 = ab0, ab6 = ab0, ab7 = ab0
+        var cd0 = ab0, cd1 = ab0, cd2 = ab0, cd3 = ab0, cd4 = ab0, cd5 = ab0, cd6 = ab0, cd7 = ab0
+        for b in 0..<nb {
+            let pb = panel + b * panelBlockBytes
+            let xAB = _mm512_loadu_si512(pb), xCD = _mm512_loadu_si512(pb + 64)
+            let cAB = _mm512_loadu_si512(pb + 128), cCD = _mm512_loadu_si512(pb + 192)
+            let wd = _mm512_castps128_ps512(_mm_loadu_ps((pb + 256).assumingMemoryBound(to: Float.self)))
+            let wdAB = _mm512_permutexvar_ps(permAB, wd), wdCD = _mm512_permutexvar_ps(permCD, wd)
+            // Padding tokens (t0 + j > last) read the last token's scale: the stride pads with copies of it.
+            let adb = ad + b * tokenStride + t0
+            let off = b * aBytes
+            @inline(__always) func step(_ a: UnsafeRawPointer, _ j: Int, _ ab: inout __m512, _ cd: inout __m512) {
+                let u = _mm512_broadcast_i64x4(_mm256_loadu_si256((a + off).assumingMemoryBound(to: __m256i_u.self)))
+                let dd = _mm512_set1_ps(adb[min(j, last - t0)])
+                ab = _mm512_fmadd_ps(_mm512_mul_ps(wdAB, dd), _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(cAB, u, xAB)), ab)
+                cd = _mm512_fmadd_ps(_mm512_mul_ps(wdCD, dd), _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(cCD, u, xCD)), cd)
+            }
+            step(a0, 0, &ab0, &cd0); step(a1, 1, &ab1, &cd1); step(a2, 2, &ab2, &cd2); step(a3, 3, &ab3, &cd3)
+            step(a4, 4, &ab4, &cd4); step(a5, 5, &ab5, &cd5); step(a6, 6, &ab6, &cd6); step(a7, 7, &ab7, &cd7)
+        }
+        @inline(__always) func put(_ j: Int, _ ab: __m512, _ cd: __m512) {
+            guard t0 + j < nTokens else { return }
+            let abv = unsafeBitCast(ab, to: SIMD16<Float>.self), cdv = unsafeBitCast(cd, to: SIMD16<Float>.self)
+            let row = y + (t0 + j) * yStride + r0
+            row[0] = hsum8(abv.lowHalf)
+            if r0 + 1 < rowEnd { row[1] = hsum8(abv.highHalf) }
+            if r0 + 2 < rowEnd { row[2] = hsum8(cdv.lowHalf) }
+            if r0 + 3 < rowEnd { row[3] = hsum8(cdv.highHalf) }
+        }
+        put(0, ab0, cd0); put(1, ab1, cd1); put(2, ab2, cd2); put(3, ab3, cd3)
+        put(4, ab4, cd4); put(5, ab5, cd5); put(6, ab6, cd6); put(7, ab7, cd7)
+        t0 += 8
     }
 }
 
