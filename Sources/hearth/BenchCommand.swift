@@ -164,11 +164,18 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
-    /// "llama 135M Q4_1", as llama-bench's model_type: architecture, size label, dominant weight type.
+    /// "llama 135M Q4_1", as llama-bench's model_type: architecture, size label, and the file type as
+    /// llama.cpp names it (`llama_ftype_name`, src/llama-model-loader.cpp: "Q4_K - Medium"), or, when the file
+    /// does not say (`general.file_type`), its dominant weight type.
     func modelDescription(_ loaded: LoadedModel) -> String {
+        let names: [Int: String] = [0: "all F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1",
+                                    10: "Q2_K - Medium", 11: "Q3_K - Small", 12: "Q3_K - Medium", 13: "Q3_K - Large",
+                                    14: "Q4_K - Small", 15: "Q4_K - Medium", 16: "Q5_K - Small", 17: "Q5_K - Medium",
+                                    18: "Q6_K", 21: "Q2_K - Small", 32: "BF16"]
         var counts: [String: Int] = [:]
         for t in loaded.file.tensors where t.shape.count >= 2 { counts[t.type.description, default: 0] += t.byteCount }
-        let type = counts.max { $0.value < $1.value }?.key ?? "?"
+        let dominant = counts.max { $0.value < $1.value }?.key ?? "?"
+        let type = (loaded.file.metadata("general.file_type")?.intValue).flatMap { names[$0] } ?? dominant
         let p = Double(loaded.model.info.parameterCount)
         let label = loaded.file.metadata("general.size_label")?.stringValue
             ?? (p >= 1e9 ? String(format: "%.1fB", p / 1e9) : String(format: "%.0fM", p / 1e6))
