@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes the seed corpora in Fuzz/corpus/<harness>/ from the real files (docs/SECURITY.md, "Fuzzing").
 
-Run from the repository root with models/ present: python3 Fuzz/make-seeds.py. Seeds are small slices of the
+Run from the repository root with models/ present: python3 Fuzz/make-seeds.py (or make-seeds.py HARNESS for one
+harness's seeds, e.g. server-request, which needs no models). Seeds are small slices of the
 real inputs (GGUF headers, the MiniLM tokenizer.json cut to a small vocabulary, the reference chat templates,
 Modelfiles, grammars, schemas, request bodies) so the whole corpus stays well under 2 MB.
 """
@@ -171,6 +172,91 @@ def request_seeds():
     put("request", "weird.json", '[1e400, -0.0, "\\ud83d\\ude00", "\\u0000", {"": {}}, [[[]]], true, null, 12345678901234567890]')
 
 
+def server_request_seeds():
+    """Bodies the tests send (Tests/HearthCLITests: OllamaClientTests, ServeTests, OpenAIClientTests, EmbedHTTPTests,
+    ToolCallClientTests, PathRefusalTests; scripts/abuse), good and bad, one route's body each, for the typed
+    decoders and their validation (Fuzz/Harnesses/server-request.swift)."""
+    M = "smollm2:135m"
+    msgs = [{"role": "user", "content": "Hi"}]
+    tool = {"type": "function", "function": {"name": "get_weather", "description": "Weather in a city",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}, "unit": {"type": "string",
+            "enum": ["c", "f"]}}, "required": ["city"]}}}
+    bodies = {
+        # Ollama /api/generate, /api/chat
+        "generate.json": {"model": M, "prompt": "The capital of France is", "raw": True, "stream": False,
+                          "options": {"temperature": 0, "num_predict": 3, "top_k": 40, "top_p": 0.9, "min_p": 0.05,
+                                      "typical_p": 1, "seed": 42, "num_ctx": 2048, "repeat_penalty": 1.1,
+                                      "repeat_last_n": 64, "presence_penalty": 0, "frequency_penalty": 0,
+                                      "mirostat": 2, "mirostat_tau": 5, "mirostat_eta": 0.1, "stop": ["\n"],
+                                      "num_gpu": 0, "use_mmap": True}, "keep_alive": "1h30m", "context": [1, 2, 3],
+                          "logprobs": True, "top_logprobs": 2, "think": "low", "truncate": True},
+        "generate-bad.json": {"model": M, "prompt": 5, "options": {"num_predict": -3}, "keep_alive": "soon",
+                              "suffix": "return 1", "top_logprobs": 50, "format": 3},
+        "generate-schema.json": {"model": M, "prompt": "hi", "format": {"type": "object", "properties": {
+                                 "name": {"type": "string", "maxLength": 12}, "legs": {"type": "integer", "minimum": 0,
+                                 "maximum": 8}}, "required": ["name", "legs"], "additionalProperties": False},
+                                 "keep_alive": -1, "system": "You are terse.", "template": "{{ messages[0]['content'] }}"},
+        "chat.json": {"model": M, "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Weather?"},
+                      {"role": "assistant", "content": "", "tool_calls": [{"function": {"name": "get_weather",
+                       "arguments": {"city": "Paris"}}}]}, {"role": "tool", "content": "18C", "tool_name": "get_weather"}],
+                      "tools": [tool], "format": "json", "options": {"temperature": "hot"}, "keep_alive": 0, "think": True},
+        "chat-bad.json": {"model": M, "messages": [{"role": "wizard", "content": "hi", "images": ["aGk="]}],
+                          "format": {"type": "array", "uniqueItems": True}, "tools": [{"type": "function"}]},
+        # Ollama model management
+        "create.json": {"model": "pirate:1", "from": M, "system": "Talk like a pirate.", "template": "{{ .Prompt }}",
+                        "license": ["MIT", "Apache-2.0"], "parameters": {"temperature": 0.7, "stop": ["<|im_end|>", "\n\n"],
+                        "num_ctx": 4096}, "messages": [{"role": "user", "content": "Ahoy"}, {"role": "assistant", "content": "Arr"}],
+                        "stream": False},
+        "create-modelfile.json": {"model": "mf:2", "modelfile": "FROM smollm2:135m\nSYSTEM \"\"\"Answer in French.\"\"\"\n"
+                                  "PARAMETER temperature 0\nPARAMETER stop \"<|im_end|>\"\nMESSAGE user Hi\n", "stream": False},
+        "create-bad.json": {"model": "../etc:1", "files": {"m.gguf": "../../etc/passwd"}, "from": "/etc/passwd",
+                            "quantize": "q4_0", "parameters": {"top_k": "many"}, "messages": [{"role": "wizard", "content": ""}]},
+        "copy.json": {"source": M, "destination": "a/b/c/d:e"},
+        "show.json": {"model": "pirate:1", "verbose": True, "name": ""},
+        "pull.json": {"model": "hf.co/HuggingFaceTB/SmolLM2-135M-Instruct-GGUF:Q4_K_M", "insecure": False, "stream": True},
+        # Embeddings (Ollama and OpenAI)
+        "embed.json": {"model": "all-minilm", "input": ["The capital of France is Paris.", "x"], "truncate": False,
+                       "dimensions": 0, "keep_alive": "5m", "options": {"num_ctx": 512, "temperature": 0}},
+        "embed-bad.json": {"model": M, "input": [1, 2], "dimensions": -3, "options": {"num_ctx": 1}, "truncate": "no"},
+        "embeddings-legacy.json": {"model": M, "prompt": "", "options": {"num_ctx": 4}},
+        "v1-embeddings.json": {"model": M, "input": [[101, 7592, 102], [101, 2088, 102]], "encoding_format": "base64",
+                               "dimensions": 16},
+        # OpenAI
+        "v1-chat.json": {"model": M, "messages": [{"role": "developer", "content": "Be brief."},
+                         {"role": "user", "content": [{"type": "text", "text": "Tell me "}, {"type": "text", "text": "a story."}]},
+                         {"role": "assistant", "content": None, "tool_calls": [{"id": "call_1", "type": "function",
+                          "function": {"name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}}]},
+                         {"role": "tool", "tool_call_id": "call_1", "content": "18C"}],
+                         "tools": [tool], "tool_choice": {"type": "function", "function": {"name": "get_weather"}},
+                         "temperature": 0.7, "top_p": 0.9, "top_k": 40, "min_p": 0.05, "seed": -1, "stop": "\n",
+                         "presence_penalty": 0.5, "frequency_penalty": -0.5, "logit_bias": {"42": -100, " 7": 5},
+                         "logprobs": True, "top_logprobs": 3, "n": 2, "max_completion_tokens": 64, "stream": True,
+                         "stream_options": {"include_usage": True}, "chat_template_kwargs": {"enable_thinking": False,
+                         "n": 3, "x": 1.5, "s": "t"}, "options": {"num_ctx": 1024}, "user": "u"},
+        "v1-chat-schema.json": {"model": M, "messages": msgs, "response_format": {"type": "json_schema", "json_schema":
+                                {"name": "s", "strict": True, "schema": {"type": "object", "properties": {"a": {"type": "array",
+                                "items": {"type": "integer"}, "minItems": 1, "maxItems": 3}, "b": {"anyOf": [{"type": "null"},
+                                {"type": "string", "pattern": "^[a-z]+(-[a-z]+)*$"}]}}, "required": ["a"]}}}, "tool_choice": "none"},
+        "v1-chat-bad.json": {"model": "x", "messages": [{"role": "user", "content": [{"type": "image_url"}]}], "n": 17,
+                             "grammar": "root ::= \"a\"", "response_format": {"type": "json_object"}, "logit_bias": {"a": 1},
+                             "stop": ["a", "b", "c", "d", "e"], "tool_choice": "required", "top_logprobs": 5},
+        "v1-completions.json": {"model": M, "prompt": ["Once upon a time", "The capital of France is"], "max_tokens": 24,
+                                "temperature": 0, "stop": ["\n", "."], "logprobs": 2, "n": 1, "echo": False, "stream": True,
+                                "ignore_eos": True, "grammar": "root ::= [a-z ]+", "best_of": 1},
+        "v1-completions-tokens.json": {"prompt": [1, 2, 3, 2147483647], "max_tokens": 4000, "echo": True, "logprobs": 21,
+                                       "suffix": "x", "n": 0},
+        "tokenize.json": {"content": "Hello <|im_start|>", "add_special": True, "parse_special": False, "with_pieces": True},
+        "detokenize.json": {"tokens": [-1, 1, 2]},
+    }
+    for name, body in bodies.items():
+        put("server-request", name, json.dumps(body, ensure_ascii=False))
+    put("server-request", "malformed.json", '{"model": "x", "messages": [')
+    put("server-request", "keep-alive.txt", "-1.5h30m0.5s")
+
+
+if len(sys.argv) > 1:  # one harness's seeds: python3 Fuzz/make-seeds.py server-request
+    globals()[sys.argv[1].replace('-', '_') + '_seeds']()
+    sys.exit(0)
 gguf_seeds()
 safetensors_seeds()
 tokenizer_seeds()
@@ -178,5 +264,6 @@ jinja_seeds()
 modelfile_seeds()
 grammar_seeds()
 request_seeds()
+server_request_seeds()
 total = sum(os.path.getsize(p) for p in glob.glob(os.path.join(OUT, "*", "*")))
 print("seed corpus: %d files, %d bytes" % (len(glob.glob(os.path.join(OUT, "*", "*"))), total))

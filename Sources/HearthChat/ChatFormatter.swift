@@ -74,3 +74,22 @@ public enum ChatFormatterError: Error, CustomStringConvertible, Sendable {
         }
     }
 }
+
+// The formatter-based conveniences live here, with `ChatFormatter` (which needs HearthEngine's `LoadedModel`), so
+// that the rest of HearthChat compiles without the engine (scripts/fuzz server-request builds it that way).
+extension ChatOutputParser {
+    /// `prompt` is the rendered prompt; when it ends inside an opened thinking block the model's first words are
+    /// thinking.
+    public init(formatter: ChatFormatter, tools: [TemplateValue] = [], think: Bool? = nil, prompt: String? = nil) {
+        let tags = formatter.thinkingTags ?? (think == true ? .think : nil)
+        self.init(format: formatter.toolCallFormat, tools: tools, think: think, thinkingTags: tags,
+                  startsInThinking: prompt.map { tags?.opened(by: $0) ?? false } ?? false)
+    }
+}
+
+extension ChatToolRequest {
+    /// The output parser for this request (no tool parsing when the tools were not rendered).
+    public func parser(formatter: ChatFormatter, think: Bool? = nil, prompt: String? = nil) -> ChatOutputParser {
+        ChatOutputParser(formatter: formatter, tools: renderedTools ?? [], think: think, prompt: prompt)
+    }
+}

@@ -52,14 +52,6 @@ public struct ChatOutputParser: Sendable {
     /// Whitespace dropped before a call marker, given back if the call turns out not to be one.
     private var spaceBeforeCall: [UInt8] = []
 
-    /// `prompt` is the rendered prompt; when it ends inside an opened thinking block the model's first words are
-    /// thinking.
-    public init(formatter: ChatFormatter, tools: [TemplateValue] = [], think: Bool? = nil, prompt: String? = nil) {
-        let tags = formatter.thinkingTags ?? (think == true ? .think : nil)
-        self.init(format: formatter.toolCallFormat, tools: tools, think: think, thinkingTags: tags,
-                  startsInThinking: prompt.map { tags?.opened(by: $0) ?? false } ?? false)
-    }
-
     /// A parser for a known format (tests, or callers without a `ChatFormatter`). `think == false` turns thinking
     /// separation off whatever `thinkingTags` says.
     public init(format: ToolCallFormat, tools: [TemplateValue] = [], think: Bool? = nil,

@@ -156,11 +156,6 @@ public struct ChatToolRequest: Sendable {
     /// What the template gets as `tools`: nil when there are none or `tool_choice` is `none`.
     public var renderedTools: [TemplateValue]? { choice.rendersTools && !tools.isEmpty ? tools : nil }
 
-    /// The output parser for this request (no tool parsing when the tools were not rendered).
-    public func parser(formatter: ChatFormatter, think: Bool? = nil, prompt: String? = nil) -> ChatOutputParser {
-        ChatOutputParser(formatter: formatter, tools: renderedTools ?? [], think: think, prompt: prompt)
-    }
-
     /// The grammar `tool_choice` imposes (nil for `auto` and `none`).
     public func grammar(for parser: ChatOutputParser) throws -> Grammar? {
         try parser.grammar(for: choice)

@@ -5,12 +5,6 @@ import HearthModels
 import HearthTensors
 import HearthTokenizers
 
-/// One input to embed: a text (tokenized by the model's tokenizer) or token ids of the model's vocabulary.
-public enum EmbeddingInput: Sendable, Equatable {
-    case text(String)
-    case tokens([Int32])
-}
-
 /// Embeddings of a batch of texts, in input order, with each text's token count (for usage reporting).
 public struct EmbeddingResult: Sendable {
     public var embeddings: [[Float]]

@@ -1,4 +1,9 @@
 import Foundation
+import HearthGrammar
+
+// What goes into a generation and what comes out of it, apart from the code that runs it (Generator.swift,
+// Scheduler.swift need the models and kernels): the server's request validation builds these, and its fuzz
+// harness (scripts/fuzz server-request) compiles this file without the rest of the engine.
 
 /// One request to a `Scheduler`: a tokenized prompt and how to continue it.
 public struct GenerationRequest: Sendable {
@@ -20,6 +25,83 @@ public struct GenerationRequest: Sendable {
         self.prompt = prompt
         self.options = options
     }
+}
+
+/// Options for one generation.
+public struct GenerateOptions: Sendable {
+    public var sampling = SamplingOptions()
+    /// nil or negative: until an end-of-generation token or a full context (Ollama's -1).
+    public var numPredict: Int? = nil
+    /// How many top alternatives to report per token (0 = none).
+    public var topLogprobs: Int = 0
+    /// Whether to compute log-probabilities at all (costs one pass over the vocabulary per token).
+    public var logprobs: Bool = false
+    /// Constrains the output to this grammar (GBNF, or a JSON Schema compiled by `JSONSchemaGrammar`).
+    public var grammar: Grammar? = nil
+
+    public init() {}
+}
+
+/// Sampling settings, with Ollama's defaults (ollama/api/types.go `DefaultOptions`; mirostat tau/eta and
+/// typical_p as llama.cpp's common/common.h).
+public struct SamplingOptions: Sendable, Equatable {
+    public var temperature: Float = 0.8
+    public var topK: Int = 40
+    public var topP: Float = 0.9
+    public var minP: Float = 0.0
+    /// Locally typical sampling (Meister et al. 2022); 1 = off.
+    public var typicalP: Float = 1.0
+    public var repeatPenalty: Float = 1.1
+    /// How many recent tokens the penalties look at (0 = none, -1 = all of the history).
+    public var repeatLastN: Int = 64
+    /// Subtracted once from the logit of every token present in the window (OpenAI `presence_penalty`).
+    public var presencePenalty: Float = 0.0
+    /// Subtracted per occurrence in the window (OpenAI `frequency_penalty`).
+    public var frequencyPenalty: Float = 0.0
+    /// Added to a token's logit before anything else (OpenAI `logit_bias`; -inf bans the token).
+    public var logitBias: [Int32: Float] = [:]
+    /// 0 = off, 1 = Mirostat (Basu et al. 2021), 2 = Mirostat 2.0: replace the top-k…min-p chain.
+    public var mirostat: Int = 0
+    /// Mirostat target surprise (bits) and learning rate.
+    public var mirostatTau: Float = 5.0
+    public var mirostatEta: Float = 0.1
+    /// nil = a random seed.
+    public var seed: UInt64? = nil
+
+    public init() {}
+}
+
+/// One generated token, as it streams out.
+public struct GeneratedToken: Sendable {
+    public var id: Int32
+    /// The token's own bytes, as text (may hold a replacement character if it splits a UTF-8 sequence).
+    public var piece: String
+    /// Text that became complete with this token (never half a UTF-8 character).
+    public var text: String
+    public var logprob: Float?
+    public var topLogprobs: [(token: Int32, piece: String, logprob: Float)]
+}
+
+/// Timings in Ollama's terms.
+public struct GenerationStats: Sendable {
+    public var promptTokens = 0
+    public var promptDuration: Double = 0
+    public var generatedTokens = 0
+    public var generateDuration: Double = 0
+    /// Seconds spent in the grammar (token checks, masks, matcher updates), part of `generateDuration`.
+    public var grammarDuration: Double = 0
+    /// Steps where the drawn token broke the grammar and the vocabulary mask was computed.
+    public var grammarMasks = 0
+    /// "stop" (end-of-generation token) or "length" (limit or full context).
+    public var doneReason = "stop"
+    /// Prompt tokens whose KV came from the prefix cache instead of being computed (scheduler only).
+    public var cachedPromptTokens = 0
+    /// Seconds from submission to admission (scheduler only).
+    public var queueDuration: Double = 0
+    /// Seconds from submission to the first generated token (scheduler only).
+    public var timeToFirstToken: Double = 0
+
+    public init() {}
 }
 
 /// What a request's stream yields: each token as it is sampled, then one `done` with the counts and timings.

@@ -3,54 +3,6 @@ import HearthGrammar
 import HearthModels
 import HearthTokenizers
 
-/// Options for one generation.
-public struct GenerateOptions: Sendable {
-    public var sampling = SamplingOptions()
-    /// nil or negative: until an end-of-generation token or a full context (Ollama's -1).
-    public var numPredict: Int? = nil
-    /// How many top alternatives to report per token (0 = none).
-    public var topLogprobs: Int = 0
-    /// Whether to compute log-probabilities at all (costs one pass over the vocabulary per token).
-    public var logprobs: Bool = false
-    /// Constrains the output to this grammar (GBNF, or a JSON Schema compiled by `JSONSchemaGrammar`).
-    public var grammar: Grammar? = nil
-
-    public init() {}
-}
-
-/// One generated token, as it streams out.
-public struct GeneratedToken: Sendable {
-    public var id: Int32
-    /// The token's own bytes, as text (may hold a replacement character if it splits a UTF-8 sequence).
-    public var piece: String
-    /// Text that became complete with this token (never half a UTF-8 character).
-    public var text: String
-    public var logprob: Float?
-    public var topLogprobs: [(token: Int32, piece: String, logprob: Float)]
-}
-
-/// Timings in Ollama's terms.
-public struct GenerationStats: Sendable {
-    public var promptTokens = 0
-    public var promptDuration: Double = 0
-    public var generatedTokens = 0
-    public var generateDuration: Double = 0
-    /// Seconds spent in the grammar (token checks, masks, matcher updates), part of `generateDuration`.
-    public var grammarDuration: Double = 0
-    /// Steps where the drawn token broke the grammar and the vocabulary mask was computed.
-    public var grammarMasks = 0
-    /// "stop" (end-of-generation token) or "length" (limit or full context).
-    public var doneReason = "stop"
-    /// Prompt tokens whose KV came from the prefix cache instead of being computed (scheduler only).
-    public var cachedPromptTokens = 0
-    /// Seconds from submission to admission (scheduler only).
-    public var queueDuration: Double = 0
-    /// Seconds from submission to the first generated token (scheduler only).
-    public var timeToFirstToken: Double = 0
-
-    public init() {}
-}
-
 /// Runs prompt → tokens for one sequence at a time on a loaded model (the server's scheduler batches many).
 public final class Generator {
     public let loaded: LoadedModel

@@ -1,34 +1,5 @@
 import Foundation
 
-/// Sampling settings, with Ollama's defaults (ollama/api/types.go `DefaultOptions`; mirostat tau/eta and
-/// typical_p as llama.cpp's common/common.h).
-public struct SamplingOptions: Sendable, Equatable {
-    public var temperature: Float = 0.8
-    public var topK: Int = 40
-    public var topP: Float = 0.9
-    public var minP: Float = 0.0
-    /// Locally typical sampling (Meister et al. 2022); 1 = off.
-    public var typicalP: Float = 1.0
-    public var repeatPenalty: Float = 1.1
-    /// How many recent tokens the penalties look at (0 = none, -1 = all of the history).
-    public var repeatLastN: Int = 64
-    /// Subtracted once from the logit of every token present in the window (OpenAI `presence_penalty`).
-    public var presencePenalty: Float = 0.0
-    /// Subtracted per occurrence in the window (OpenAI `frequency_penalty`).
-    public var frequencyPenalty: Float = 0.0
-    /// Added to a token's logit before anything else (OpenAI `logit_bias`; -inf bans the token).
-    public var logitBias: [Int32: Float] = [:]
-    /// 0 = off, 1 = Mirostat (Basu et al. 2021), 2 = Mirostat 2.0: replace the top-k…min-p chain.
-    public var mirostat: Int = 0
-    /// Mirostat target surprise (bits) and learning rate.
-    public var mirostatTau: Float = 5.0
-    public var mirostatEta: Float = 0.1
-    /// nil = a random seed.
-    public var seed: UInt64? = nil
-
-    public init() {}
-}
-
 /// SplitMix64-seeded xoshiro256** (Blackman & Vigna 2018): small, fast, reproducible across platforms.
 public struct SeededRandom: RandomNumberGenerator, Sendable {
     private var s: (UInt64, UInt64, UInt64, UInt64)

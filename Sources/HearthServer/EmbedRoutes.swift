@@ -18,73 +18,13 @@ import Hummingbird
 /// `dimensions` keeps the first N values and L2-normalizes them again (what Ollama's `normalize(e[:N])` and
 /// OpenAI's shortened text-embedding-3 vectors do). Inputs past the model's limit are cut unless `truncate` is
 /// false, then the 400 names the input, its token count and the limit.
-struct EmbedBody: Decodable, Sendable {
-    var model: String?
-    var input: EmbedInputField?
-    var truncate: Bool?
-    var dimensions: Int?
-    var keep_alive: JSONValue?
-    var options: EmbedOptions?
-}
-
-/// `{model, prompt}` of the legacy endpoint.
-struct LegacyEmbeddingsBody: Decodable, Sendable {
-    var model: String?
-    var prompt: String?
-    var keep_alive: JSONValue?
-    var options: EmbedOptions?
-}
-
-/// OpenAI's body; `truncate` is an extension (default true, as Ollama's compatibility layer does).
-struct OpenAIEmbeddingsBody: Decodable, Sendable {
-    var model: String?
-    var input: EmbedInputField?
-    var dimensions: Int?
-    var encoding_format: String?
-    var user: String?
-    var truncate: Bool?
-}
-
-/// The options an embedding honours: `num_ctx` lowers the token limit (Ollama). Others are accepted and ignored,
-/// as Ollama ignores sampling options here.
-struct EmbedOptions: Decodable, Sendable {
-    var num_ctx: Int?
-}
-
-/// An `input` field: a string, a list of strings, a list of token ids, or a list of token-id lists.
-enum EmbedInputField: Decodable, Sendable {
-    case string(String)
-    case strings([String])
-    case tokens([Int])
-    case tokenLists([[Int]])
-
-    init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if let s = try? c.decode(String.self) { self = .string(s); return }
-        if let l = try? c.decode([String].self) { self = .strings(l); return }
-        if let t = try? c.decode([Int].self) { self = .tokens(t); return }
-        if let t = try? c.decode([[Int]].self) { self = .tokenLists(t); return }
-        throw DecodingError.dataCorruptedError(
-            in: c, debugDescription: "expected a string, a list of strings, a list of token ids or a list of token-id lists")
-    }
-}
-
 extension HearthServer {
     /// Ollama `POST /api/embed`.
     func embed(_ request: Request, context: some RequestContext) async throws -> Response {
         let start = Date()
         do {
             let body = try await decode(EmbedBody.self, request)
-            let texts: [String]
-            switch body.input {
-            case .none: texts = []
-            case .string(let s): texts = s.isEmpty ? [] : [s]
-            case .strings(let l): texts = l
-            case .tokens, .tokenLists:
-                throw ServerError.badRequest("field 'input': expected a string or a list of strings (token ids are accepted by /v1/embeddings)")
-            }
-            let dimensions = try checkedDimensions(body.dimensions, zeroMeansUnset: true)
-            let limit = try checkedLimit(body.options?.num_ctx)
+            let (texts, dimensions, limit) = try body.checked()
             let embedder = try await models.embedder(body.model)
             let loaded = Date()
             var obj: [(String, String)] = [("model", jsonText(body.model ?? ""))]
@@ -126,15 +66,7 @@ extension HearthServer {
     func openAIEmbeddings(_ request: Request, context: some RequestContext) async throws -> Response {
         do {
             let body = try await decode(OpenAIEmbeddingsBody.self, request)
-            let inputs = try openAIInputs(body.input)
-            let base64: Bool
-            switch body.encoding_format?.lowercased() {
-            case nil, "float": base64 = false
-            case "base64": base64 = true
-            case let other?:
-                throw ServerError.badRequest("field 'encoding_format': expected 'float' or 'base64', got '\(other)'")
-            }
-            let dimensions = try checkedDimensions(body.dimensions, zeroMeansUnset: false)
+            let (inputs, base64, dimensions) = try body.checked()
             let embedder = try await models.embedder(body.model)
             let result = try await runEmbed(embedder, inputs, truncate: body.truncate ?? true, dimensions: dimensions,
                                             limit: nil)
@@ -152,33 +84,6 @@ extension HearthServer {
         }
     }
 
-    /// OpenAI's `input` as embedder inputs: at most 2048 items, no empty string or list (OpenAI's rules).
-    func openAIInputs(_ field: EmbedInputField?) throws -> [EmbeddingInput] {
-        let inputs: [EmbeddingInput]
-        switch field {
-        case .none: throw ServerError.badRequest("field 'input' is required (a string, a list of strings or of token ids)")
-        case .string(let s): inputs = [.text(s)]
-        case .strings(let l): inputs = l.map { .text($0) }
-        case .tokens(let t): inputs = [.tokens(try tokenIds(t, "input"))]
-        case .tokenLists(let l): inputs = try l.enumerated().map { (i, t) -> EmbeddingInput in .tokens(try tokenIds(t, "input[\(i)]")) }
-        }
-        guard !inputs.isEmpty else { throw ServerError.badRequest("field 'input' is an empty list; give at least one input") }
-        guard inputs.count <= 2048 else {
-            throw ServerError.badRequest("field 'input' holds \(inputs.count) items; at most 2048 are allowed")
-        }
-        for (i, input) in inputs.enumerated() {
-            switch input {
-            case .text(let s) where s.isEmpty:
-                throw ServerError.badRequest(inputs.count == 1 ? "field 'input' must not be an empty string"
-                                                               : "field 'input[\(i)]' must not be an empty string")
-            case .tokens(let t) where t.isEmpty:
-                throw ServerError.badRequest("field 'input[\(i)]' is an empty token list")
-            default: break
-            }
-        }
-        return inputs
-    }
-
     /// Computes embeddings on a dispatch thread: `Embedder.embed` blocks (it waits for its thread pool), and
     /// Swift concurrency's cooperative threads must not.
     func runEmbed(_ embedder: Embedder, _ inputs: [EmbeddingInput], truncate: Bool, dimensions: Int?,
@@ -191,29 +96,6 @@ extension HearthServer {
             }
         }
     }
-}
-
-/// Token ids from JSON integers, each within Int32 (the vocabulary check is the embedder's).
-func tokenIds(_ values: [Int], _ field: String) throws -> [Int32] {
-    try values.enumerated().map { i, v in
-        guard let id = Int32(exactly: v) else { throw ServerError.badRequest("field '\(field)[\(i)]': token id \(v) is out of range") }
-        return id
-    }
-}
-
-/// `dimensions` ≥ 1 (Ollama sends 0 for "unset"); the embedder checks the upper bound, naming the model's size.
-func checkedDimensions(_ value: Int?, zeroMeansUnset: Bool) throws -> Int? {
-    guard let v = value else { return nil }
-    if v == 0 && zeroMeansUnset { return nil }
-    guard v >= 1 else { throw ServerError.badRequest("field 'dimensions' must be at least 1, got \(v)") }
-    return v
-}
-
-/// `options.num_ctx` as a token limit (≥ 2: room for the special tokens).
-func checkedLimit(_ value: Int?) throws -> Int? {
-    guard let v = value else { return nil }
-    guard v >= 2 else { throw ServerError.badRequest("options.num_ctx must be ≥ 2, got \(v)") }
-    return v
 }
 
 /// The embedder's option errors (too long with truncate false, dimensions past the model's size, a token id

@@ -1,5 +1,8 @@
 import Foundation
 
+// No Hummingbird here, so that scripts/fuzz can build this file for its `server-request` harness (OllamaBodies.swift
+// says which files are kept so, and why).
+
 /// How long a model stays loaded after its last request finished: Ollama's `keep_alive` (docs/api.md, "keep_alive
 /// parameter"; api/types.go `Duration.UnmarshalJSON`). A JSON number is seconds; a string is a Go duration
 /// (`time.ParseDuration`: "5m", "1h30m", "300ms", "1.5h"); zero unloads the model as soon as its requests are

@@ -5,22 +5,6 @@ import Hummingbird
 
 /// OpenAI's `GET /v1/models` and `GET /v1/models/{id}` (platform.openai.com/docs/api-reference/models), and
 /// llama-server's `POST /tokenize` and `POST /detokenize` (llama.cpp tools/server/README.md).
-struct TokenizeBody: Decodable, Sendable {
-    var model: String?
-    var content: String?
-    /// Insert BOS (and other special tokens the model adds). llama-server's default: false.
-    var add_special: Bool?
-    /// Special-token text becomes its token; false treats it as plain text. Default: true.
-    var parse_special: Bool?
-    /// Answer `{id, piece}` objects instead of bare ids. Default: false.
-    var with_pieces: Bool?
-}
-
-struct DetokenizeBody: Decodable, Sendable {
-    var model: String?
-    var tokens: [Int]?
-}
-
 extension HearthServer {
     /// OpenAI's model object: `{id, object: "model", created, owned_by}`.
     func modelObject(_ m: AvailableModel) -> [String: Any] {

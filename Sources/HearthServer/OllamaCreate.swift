@@ -9,43 +9,6 @@ import Hummingbird
 /// `POST /api/pull` (a Hugging Face reference `hf.co/OWNER/REPO[:QUANT]` or a .gguf URL, as `hearth pull`).
 /// Progress is streamed as Ollama's status objects (`{"status": …, "digest"?, "total"?, "completed"?}`), ending
 /// with `{"status": "success"}`; `stream: false` answers that last object alone.
-struct CreateBody: Decodable, Sendable {
-    var model: String?
-    var name: String?
-    var from: String?
-    var files: [String: String]?
-    var adapters: [String: String]?
-    var template: String?
-    var license: StringOrList?
-    var system: String?
-    var parameters: [String: JSONValue]?
-    var messages: [Message]?
-    var modelfile: String?
-    var quantize: String?
-    var stream: Bool?
-
-    struct Message: Decodable, Sendable {
-        var role: String
-        var content: String
-    }
-}
-
-/// A string or a list of strings (`license`).
-struct StringOrList: Decodable, Sendable {
-    var values: [String]
-    init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if let s = try? c.decode(String.self) { values = [s]; return }
-        values = try c.decode([String].self)
-    }
-}
-
-struct PullBody: Decodable, Sendable {
-    var model: String?
-    var name: String?
-    var insecure: Bool?
-    var stream: Bool?
-}
 
 /// One status object of a create or pull stream.
 struct ProgressLine: Sendable {
@@ -111,14 +74,7 @@ extension HearthServer {
         if let t = body.template { modelfile.template = t }
         if let s = body.system { modelfile.system = s }
         if let l = body.license { modelfile.licenses = l.values }
-        if let m = body.messages {
-            modelfile.messages = try m.enumerated().map { i, msg in
-                guard Modelfile.roles.contains(msg.role) else {
-                    throw ServerError.badRequest("messages[\(i)].role must be one of \(Modelfile.roles.joined(separator: ", ")), got '\(msg.role)'")
-                }
-                return Modelfile.Message(role: msg.role, content: msg.content)
-            }
-        }
+        if let m = try body.modelfileMessages() { modelfile.messages = m }
         if body.parameters != nil, let members = try orderedBody(data)["parameters"]?.members {
             for m in members { try setParameter(&modelfile.parameters, m.key, m.value) }
         }
@@ -253,27 +209,6 @@ extension HearthServer {
 struct ServerErrorText: Error, Sendable {
     let message: String
     init(_ m: String) { message = m }
-}
-
-/// One `parameters` member: a number, string or bool as its text, a list (`stop`) one value at a time.
-func setParameter(_ p: inout ModelParameters, _ name: String, _ value: HearthGrammar.JSONValue) throws {
-    let texts: [String]
-    switch value {
-    case .array(let items): texts = items.map(parameterText)
-    default: texts = [parameterText(value)]
-    }
-    for t in texts {
-        do { try p.set(name, t) } catch { throw ServerError.badRequest("parameters.\(error.description)") }
-    }
-}
-
-func parameterText(_ v: HearthGrammar.JSONValue) -> String {
-    switch v {
-    case .string(let s): return s
-    case .number(let n): return n
-    case .bool(let b): return b ? "true" : "false"
-    default: return v.serialized
-    }
 }
 
 /// Turns a pull's byte counts into status lines, at most one per percent.

@@ -8,25 +8,6 @@ import Hummingbird
 /// Ollama's model-management routes (docs/api.md): `GET /api/tags` (installed models), `POST /api/show` (one
 /// model's Modelfile, parameters, template, details, model_info, capabilities), `GET /api/ps` (loaded models),
 /// `POST /api/copy`, `DELETE /api/delete`, over the model store the server was started with.
-struct ModelNameBody: Decodable, Sendable {
-    var model: String?
-    /// The field's old name, still sent by older clients.
-    var name: String?
-    var verbose: Bool?
-
-    func required() throws -> String {
-        guard let n = model ?? name, !n.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw ServerError.badRequest("field 'model' is required (a model name)")
-        }
-        return n
-    }
-}
-
-struct CopyBody: Decodable, Sendable {
-    var source: String
-    var destination: String
-}
-
 extension HearthServer {
     /// The model store behind the provider (the server always runs on one; a test provider may not).
     func modelStore() throws -> ModelStore {
@@ -97,21 +78,6 @@ extension HearthServer {
 }
 
 /// A model name from a request; a malformed one is a 400 naming the field.
-func storeName(_ text: String, field: String) throws -> ModelName {
-    do { return try ModelName(parsing: text) } catch {
-        throw ServerError.badRequest("field '\(field)': \(error)")
-    }
-}
-
-/// A store error as the HTTP error Ollama gives: unknown model 404, bad input 400, the rest 500.
-func serverError(_ e: StoreError) -> ServerError {
-    switch e {
-    case .modelNotFound(let n): return .modelNotFound(n)
-    case .invalidName, .modelfile, .invalidSource, .modelExists, .io: return .badRequest(e.description)
-    default: return .failed(e.description)
-    }
-}
-
 /// Ollama's `details` object.
 func details(_ c: ModelConfig?) -> [String: Any] {
     ["parent_model": "", "format": c?.modelFormat ?? "gguf", "family": c?.modelFamily ?? "",

@@ -46,53 +46,6 @@ extension HearthServer {
     func decodeBody<T: Decodable>(_ type: T.Type, _ data: Data) throws -> T {
         try JSONDecoder().decode(T.self, from: data)
     }
-
-    /// The body as an order-preserving JSON value (for `format` schemas and `tools`, whose key order matters).
-    func orderedBody(_ data: Data) throws -> HearthGrammar.JSONValue {
-        do { return try HearthGrammar.JSONValue.parse(String(decoding: data, as: UTF8.self)) } catch {
-            throw ServerError.badRequest("invalid request body: not valid JSON (\(error))")
-        }
-    }
-}
-
-/// Any JSON value, for fields that are accepted but not interpreted by the typed decoder.
-struct JSONValue: Decodable, Sendable {
-    init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() { return }
-        if (try? c.decode(Bool.self)) != nil || (try? c.decode(Double.self)) != nil || (try? c.decode(String.self)) != nil {
-            return
-        }
-        if (try? c.decode([JSONValue].self)) != nil || (try? c.decode([String: JSONValue].self)) != nil { return }
-        throw DecodingError.dataCorruptedError(in: c, debugDescription: "not a JSON value")
-    }
-}
-
-/// Ollama's `format`: "" or absent (free text), "json" (any JSON object or array), or a JSON Schema object, compiled
-/// to a grammar the sampler follows. A schema keyword the compiler cannot enforce is a 400 naming it.
-func outputGrammar(_ format: HearthGrammar.JSONValue?) throws -> Grammar? {
-    guard let format else { return nil }
-    do {
-        switch format {
-        case .null: return nil
-        case .string(let s) where s.isEmpty: return nil
-        case .string(let s) where s == "json": return try Grammar(gbnf: try JSONSchemaGrammar.anyJSON)
-        case .object: return try Grammar(gbnf: try JSONSchemaGrammar.gbnf(schema: format))
-        default:
-            throw ServerError.badRequest("field 'format' must be \"json\" or a JSON Schema object, got \(format.serialized)")
-        }
-    } catch let e as GrammarError {
-        throw ServerError.badRequest("field 'format': \(e)")
-    }
-}
-
-/// Ollama's `logprobs` / `top_logprobs` (0…20) as generate options.
-func applyLogprobs(_ gen: inout GenerationRequest, _ logprobs: Bool?, _ top: Int?) throws {
-    if let top {
-        guard (0...20).contains(top) else { throw ServerError.badRequest("top_logprobs must be between 0 and 20, got \(top)") }
-        gen.options.topLogprobs = top
-    }
-    gen.options.logprobs = logprobs == true || (top ?? 0) > 0
 }
 
 /// Ollama's closing object: durations in nanoseconds.

@@ -3,6 +3,9 @@ import HearthEngine
 import HearthGrammar
 import HearthStore
 
+// No Hummingbird here, so that scripts/fuzz can build this file for its `server-request` harness (OllamaBodies.swift
+// says which files are kept so, and why).
+
 /// The sampling and output fields `/v1/chat/completions` and `/v1/completions` share (OpenAI's API reference,
 /// "Create chat completion" / "Create completion"), plus the extensions llama-server and Ollama accept there:
 /// `top_k`, `min_p`, `ignore_eos`, `grammar` (GBNF) and Ollama's `options` object.

@@ -8,47 +8,6 @@ import Logging
 /// is (a string, a list of strings, or a list of token ids); `stream: true` sends Server-Sent Events, one
 /// `data: {chunk}` per token and `data: [DONE]` at the end. `max_tokens` defaults to 16, as OpenAI's does.
 /// `ignore_eos` (vLLM's and llama-server's extension) keeps generating past end-of-generation tokens.
-struct CompletionBody: Decodable, Sendable, OpenAISamplingFields {
-    var model: String?
-    var prompt: PromptField?
-    var max_tokens: Int?
-    var temperature: Float?
-    var top_p: Float?
-    var top_k: Int?
-    var min_p: Float?
-    var seed: Int?
-    var stream: Bool?
-    var stop: StopField?
-    var presence_penalty: Float?
-    var frequency_penalty: Float?
-    var logit_bias: [String: Float]?
-    var logprobs: Int?
-    var n: Int?
-    var echo: Bool?
-    var suffix: String?
-    var best_of: Int?
-    var ignore_eos: Bool?
-    var grammar: String?
-    var stream_options: StreamOptions?
-    var options: OllamaOptions?
-    var user: String?
-}
-
-/// A completions `prompt`: one string, a list of strings (one completion each), or token ids.
-enum PromptField: Decodable, Sendable {
-    case texts([String])
-    case tokens([Int32])
-
-    init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if let s = try? c.decode(String.self) { self = .texts([s]); return }
-        if let list = try? c.decode([String].self) { self = .texts(list); return }
-        if let ids = try? c.decode([Int32].self) { self = .tokens(ids); return }
-        throw DecodingError.typeMismatch(String.self, .init(codingPath: c.codingPath,
-            debugDescription: "expected a string, a list of strings or a list of token ids"))
-    }
-}
-
 extension HearthServer {
     /// The OpenAI routes other than `/v1/completions`: chat, models, metrics, tokenize/detokenize.
     func addOpenAIRoutes(_ router: Router<ServerContext>) {
@@ -66,49 +25,25 @@ extension HearthServer {
             let data = try await requestData(request)
             let body = try JSONDecoder().decode(CompletionBody.self, from: data)
             let ordered = try orderedJSON(data)
-            guard let promptField = body.prompt else {
-                throw ServerError.badRequest("field 'prompt' is required (a string, a list of strings or token ids)")
-            }
-            let n = try body.choiceCount()
-            if body.suffix != nil { throw ServerError.notSupported("suffix (fill-in-the-middle)") }
-            if let b = body.best_of, b != n { throw ServerError.notSupported("best_of other than n") }
-            if let v = body.max_tokens, v < 0 { throw field("max_tokens", "≥ 0", v) }
-            if let v = body.logprobs, v < 0 || v > 20 { throw field("logprobs", "between 0 and 20", v) }
-            if body.echo == true && body.logprobs != nil {
-                throw ServerError.notSupported("echo with logprobs (log-probabilities of prompt tokens)")
-            }
-            let grammar = try body.outputGrammar(ordered)
+            let (promptField, n, grammar) = try body.checked(ordered)
             let served = try await models.model(body.model)
             let loaded = served.loaded
             try body.checkLogitBias(vocabSize: loaded.model.info.vocabSize)
+            try CompletionBody.checkPromptCount(promptField, n: n)
             let prompts: [[Int32]]
             let promptTexts: [String]
             switch promptField {
             case .texts(let list):
-                guard !list.isEmpty else { throw ServerError.badRequest("field 'prompt' is an empty list") }
                 prompts = list.map { loaded.tokenize($0) }
                 promptTexts = list
             case .tokens(let ids):
                 prompts = [ids]
                 promptTexts = [loaded.tokenizer.decode(ids, special: true)]
             }
-            guard prompts.count * n <= maxChoices else {
-                throw ServerError.badRequest("\(prompts.count) prompts × n = \(n) asks for \(prompts.count * n) completions; at most \(maxChoices)")
-            }
             var streams: [GenerationStream] = []
             for p in prompts {
                 var gen = GenerationRequest(prompt: p)
-                try body.applySampling(to: &gen, defaults: served.parameters)
-                if let v = body.max_tokens {
-                    gen.options.numPredict = v
-                } else if body.options?.num_predict == nil {
-                    gen.options.numPredict = 16  // OpenAI's default for completions
-                }
-                if let v = body.logprobs {
-                    gen.options.logprobs = true
-                    gen.options.topLogprobs = v
-                }
-                gen.options.grammar = grammar
+                try body.apply(to: &gen, defaults: served.parameters, grammar: grammar)
                 streams += try submitChoices(gen, n: n, scheduler: served.scheduler)
             }
             // Choice index = prompt index × n + sample index, as OpenAI orders them.

@@ -1,6 +1,9 @@
 import HearthEngine
 import HearthStore
 
+// No Hummingbird here, so that scripts/fuzz can build this file for its `server-request` harness (OllamaBodies.swift
+// says which files are kept so, and why).
+
 /// Ollama's `options` object (ollama/api/types.go `Options`): every runtime option the engine implements, over the
 /// Modelfile's PARAMETERs (see `ModelParameters.apply`). Load-time and GPU options (`num_gpu`, `num_thread`,
 /// `use_mmap`…), `num_keep` and `penalize_newline` are accepted and ignored, as Ollama ignores what its runner
