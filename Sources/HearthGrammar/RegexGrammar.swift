@@ -95,7 +95,11 @@ struct RegexGrammar {
             let (item, lo): (Node?, Int) = x.nullable ? (x.nonEmpty, 0) : (x, m)
             guard let item else { out = ""; break }
             let t = try emit(item, budget: &budget)
-            let wrapped = t.contains(" ") ? "(\(t))" : t
+            // Only a single atom takes a quantifier bare: a sequence, an alternation or a repetition is
+            // parenthesized (`([…]{4})?`: GBNF cannot quantify `[…]{4,4}` again; CI's jsonschema fuzzer).
+            var atom = false
+            if case .text = item { atom = !t.contains(" ") }
+            let wrapped = atom ? t : "(\(t))"
             out = JSONSchemaRules.repetition(wrapped, min: lo, max: mx)
         }
         budget -= out.utf8.count

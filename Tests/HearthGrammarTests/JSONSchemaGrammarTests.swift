@@ -174,12 +174,24 @@ final class JSONSchemaGrammarTests: XCTestCase {
         XCTAssertTrue(accepts(bounded, #""z""#))
         XCTAssertTrue(accepts(bounded, #""xyxyxz""#))
         XCTAssertFalse(accepts(bounded, #""xyxyxyxz""#))
+        // A quantified group whose body is itself a repetition (the CI fuzzer found `([-0-9]{4})?` emitted as
+        // `[…]{4,4}?`, which GBNF rejects).
+        let zip = try matcher(#"{"type": "string", "pattern": "^[0-9]{5}([-0-9]{4})?$"}"#)
+        XCTAssertTrue(accepts(zip, #""12345""#))
+        XCTAssertTrue(accepts(zip, #""12345-678""#))
+        XCTAssertFalse(accepts(zip, #""12345-67""#))
+        let nested = try matcher(#"{"type": "string", "pattern": "^(a{2})*(b+)?(c?)+$"}"#)
+        XCTAssertTrue(accepts(nested, #""aaaabbc""#))
+        XCTAssertFalse(accepts(nested, #""aaab""#))
         let onlyEmpty = try matcher(#"{"type": "string", "pattern": "^()*(|)+q$"}"#)
         XCTAssertTrue(accepts(onlyEmpty, #""q""#))
         let finding = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Fuzz/findings/jsonschema-pattern-nullable-repeat.json")
         let schema = String(decoding: try Data(contentsOf: finding), as: UTF8.self)
         XCTAssertNoThrow(try Grammar(gbnf: try JSONSchemaGrammar.gbnf(schema: schema)))
+        let third = finding.deletingLastPathComponent().appendingPathComponent("jsonschema-pattern-quantified-repetition.json")
+        let schema3 = String(decoding: try Data(contentsOf: third), as: UTF8.self)
+        XCTAssertNoThrow(try Grammar(gbnf: try JSONSchemaGrammar.gbnf(schema: schema3)))
     }
 
     func assertUnsupported(_ schema: String, _ path: String, _ text: String, file: StaticString = #filePath, line: UInt = #line) {
