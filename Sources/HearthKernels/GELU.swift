@@ -6,21 +6,19 @@ extension Ops {
     /// GELU with the tanh approximation (Hendrycks & Gimpel 2016) through ggml's half-precision table, as
     /// ggml's CPU backend computes it (GGML_GELU_FP16): x ≤ −10 → 0, x ≥ 10 → x, else the input rounded to half
     /// indexes a table of half-rounded 0.5·x·(1 + tanh(√(2/π)·x·(1 + 0.044715·x²))).
+    /// Entry 65 536 is padding: the AVX-512 kernel gathers 32 bits at a time, so entry 65 535 reads one past it.
     static let geluTable: [UInt16] = (0..<65536).map { i in
         let x = halfToFloat(UInt16(i))
         let poly = Float(1).addingProduct(0.044715 * x, x)  // GCC contracts 1 + A·x·x into fma(A·x, x, 1)
         let t = tanhf(0.797_884_560_802_865_355_879_892_119_868_763_7 * x * poly)
         return floatToHalf(0.5 * x * (1 + t))
-    }
-
-    /// The table padded with one entry for the AVX-512 kernel's 32-bit gathers.
-    static let geluTablePadded: [UInt16] = geluTable + [0]
+    } + [0]
 
     /// GeGLU in place: gate[i] = gelu(gate[i]) · up[i], bit for bit as ggml's `ggml_vec_geglu_f32`: the AVX-512
     /// kernel (`avx512GEGLU`, table lookups by gather) where it runs, else one lane at a time.
     public static func geglu(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, _ n: Int) {
         if KernelISA.selected == .avx512 {
-            geluTablePadded.withUnsafeBufferPointer { table in
+            geluTable.withUnsafeBufferPointer { table in
                 guard let base = table.baseAddress else { return }
                 avx512GEGLU(gate, up, n, table: base) { x, u in gegluLane(x, u, base) }
             }

@@ -134,6 +134,7 @@ public func avx512ExactGemm(q41: Bool, q50: Bool = false, w: UnsafeRawPointer, r
     var r0 = rowStart
     while r0 < rowEnd {
         fillPanel(q41: q41, q50: q50, w: w, rowBytes: rowBytes, r0: r0, rowEnd: rowEnd, nb: nb, panel: panel)
+        // Q5_0/Q8_0 take the 4×8 tile; Q4_1 (with its Σ m·s term) the 4×4 tile below.
         if !q41 {
             gemmTile4x8(panel: panel, nb: nb, acts: acts, aRow: aRow, aBytes: aBytes, aq: aq, ad: ad,
                         tokenStride: tokenStride, nTokens: nTokens, y: y, yStride: yStride, r0: r0, rowEnd: rowEnd)
@@ -164,44 +165,25 @@ public func avx512ExactGemm(q41: Bool, q50: Bool = false, w: UnsafeRawPointer, r
                 let y1 = _mm512_broadcast_i64x4(_mm256_loadu_si256((a1 + off).assumingMemoryBound(to: __m256i_u.self)))
                 let y2 = _mm512_broadcast_i64x4(_mm256_loadu_si256((a2 + off).assumingMemoryBound(to: __m256i_u.self)))
                 let y3 = _mm512_broadcast_i64x4(_mm256_loadu_si256((a3 + off).assumingMemoryBound(to: __m256i_u.self)))
-                if q41 {
-                    let m = _mm512_loadu_ps((pb + 272).assumingMemoryBound(to: Float.self))
-                    let s = _mm512_broadcast_f32x4(_mm_loadu_ps(asum + b * tokenStride + t0))
-                    summs = _mm512_fmadd_ps(m, s, summs)
-                    ab0 = _mm512_fmadd_ps(_mm512_mul_ps(wdAB, _mm512_set1_ps(adb[0])),
-                                          _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(zero, xAB, y0)), ab0)
-                    cd0 = _mm512_fmadd_ps(_mm512_mul_ps(wdCD, _mm512_set1_ps(adb[0])),
-                                          _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(zero, xCD, y0)), cd0)
-                    ab1 = _mm512_fmadd_ps(_mm512_mul_ps(wdAB, _mm512_set1_ps(adb[1])),
-                                          _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(zero, xAB, y1)), ab1)
-                    cd1 = _mm512_fmadd_ps(_mm512_mul_ps(wdCD, _mm512_set1_ps(adb[1])),
-                                          _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(zero, xCD, y1)), cd1)
-                    ab2 = _mm512_fmadd_ps(_mm512_mul_ps(wdAB, _mm512_set1_ps(adb[2])),
-                                          _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(zero, xAB, y2)), ab2)
-                    cd2 = _mm512_fmadd_ps(_mm512_mul_ps(wdCD, _mm512_set1_ps(adb[2])),
-                                          _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(zero, xCD, y2)), cd2)
-                    ab3 = _mm512_fmadd_ps(_mm512_mul_ps(wdAB, _mm512_set1_ps(adb[3])),
-                                          _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(zero, xAB, y3)), ab3)
-                    cd3 = _mm512_fmadd_ps(_mm512_mul_ps(wdCD, _mm512_set1_ps(adb[3])),
-                                          _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(zero, xCD, y3)), cd3)
-                } else {
-                    // Signed × signed as (y + 128) unsigned × x signed from the lane correction −128·Σx. (ggml
-                    // uses the sign trick, |x| against y negated where x < 0; the integer sums are the same,
-                    // Q8_0 activations being within ±127.)
-                    let cAB = _mm512_loadu_si512(pb + 128), cCD = _mm512_loadu_si512(pb + 192)
-                    // The activations come flipped (y + 128, `avx512FlipActivationQuants`).
-                    let u0 = y0, u1 = y1, u2 = y2, u3 = y3
-                    let dd0 = _mm512_set1_ps(adb[0]), dd1 = _mm512_set1_ps(adb[1])
-                    let dd2 = _mm512_set1_ps(adb[2]), dd3 = _mm512_set1_ps(adb[3])
-                    ab0 = _mm512_fmadd_ps(_mm512_mul_ps(wdAB, dd0), _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(cAB, u0, xAB)), ab0)
-                    cd0 = _mm512_fmadd_ps(_mm512_mul_ps(wdCD, dd0), _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(cCD, u0, xCD)), cd0)
-                    ab1 = _mm512_fmadd_ps(_mm512_mul_ps(wdAB, dd1), _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(cAB, u1, xAB)), ab1)
-                    cd1 = _mm512_fmadd_ps(_mm512_mul_ps(wdCD, dd1), _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(cCD, u1, xCD)), cd1)
-                    ab2 = _mm512_fmadd_ps(_mm512_mul_ps(wdAB, dd2), _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(cAB, u2, xAB)), ab2)
-                    cd2 = _mm512_fmadd_ps(_mm512_mul_ps(wdCD, dd2), _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(cCD, u2, xCD)), cd2)
-                    ab3 = _mm512_fmadd_ps(_mm512_mul_ps(wdAB, dd3), _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(cAB, u3, xAB)), ab3)
-                    cd3 = _mm512_fmadd_ps(_mm512_mul_ps(wdCD, dd3), _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(cCD, u3, xCD)), cd3)
-                }
+                let m = _mm512_loadu_ps((pb + 272).assumingMemoryBound(to: Float.self))
+                let s = _mm512_broadcast_f32x4(_mm_loadu_ps(asum + b * tokenStride + t0))
+                summs = _mm512_fmadd_ps(m, s, summs)
+                ab0 = _mm512_fmadd_ps(_mm512_mul_ps(wdAB, _mm512_set1_ps(adb[0])),
+                                      _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(zero, xAB, y0)), ab0)
+                cd0 = _mm512_fmadd_ps(_mm512_mul_ps(wdCD, _mm512_set1_ps(adb[0])),
+                                      _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(zero, xCD, y0)), cd0)
+                ab1 = _mm512_fmadd_ps(_mm512_mul_ps(wdAB, _mm512_set1_ps(adb[1])),
+                                      _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(zero, xAB, y1)), ab1)
+                cd1 = _mm512_fmadd_ps(_mm512_mul_ps(wdCD, _mm512_set1_ps(adb[1])),
+                                      _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(zero, xCD, y1)), cd1)
+                ab2 = _mm512_fmadd_ps(_mm512_mul_ps(wdAB, _mm512_set1_ps(adb[2])),
+                                      _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(zero, xAB, y2)), ab2)
+                cd2 = _mm512_fmadd_ps(_mm512_mul_ps(wdCD, _mm512_set1_ps(adb[2])),
+                                      _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(zero, xCD, y2)), cd2)
+                ab3 = _mm512_fmadd_ps(_mm512_mul_ps(wdAB, _mm512_set1_ps(adb[3])),
+                                      _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(zero, xAB, y3)), ab3)
+                cd3 = _mm512_fmadd_ps(_mm512_mul_ps(wdCD, _mm512_set1_ps(adb[3])),
+                                      _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(zero, xCD, y3)), cd3)
             }
             let sm = unsafeBitCast(summs, to: SIMD16<Float>.self)
             @inline(__always) func put(_ j: Int, _ ab: __m512, _ cd: __m512) {
