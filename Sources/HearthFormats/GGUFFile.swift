@@ -258,6 +258,11 @@ public final class GGUFFile: WeightSource {
 
     // MARK: - WeightSource
 
+    /// Drops `tensor`'s whole pages from the resident set (see `MappedFile.releasePages`).
+    public func releasePages(of tensor: TensorView) {
+        mapping.releasePages(tensor.data, count: tensor.byteCount)
+    }
+
     /// The tensor named `name`, or nil. The view points into this file's mapping: keep `self` alive.
     public func tensor(_ name: String) -> TensorView? {
         guard let i = tensorIndex[name] else { return nil }

@@ -85,6 +85,21 @@ public final class MappedFile: @unchecked Sendable {
         bytes = UnsafeRawBufferPointer(start: UnsafeRawPointer(mem), count: source.count)
     }
 
+    /// Drops the whole pages inside `start ..< start + count` from this process's resident set
+    /// (`madvise(MADV_DONTNEED)`). For a read-only private file mapping that only costs a page fault (a re-read
+    /// from the page cache) if the bytes are read again; their contents never change. A heap copy is left alone:
+    /// there the same call would zero the bytes.
+    public func releasePages(_ start: UnsafeRawPointer, count: Int) {
+        guard isMapped, let base = bytes.baseAddress, count > 0, start >= base,
+              start + count <= base + bytes.count else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        guard page > 0 else { return }
+        let first = (Int(bitPattern: start) + page - 1) / page * page
+        let end = (Int(bitPattern: start) + count) / page * page
+        guard end > first, let p = UnsafeMutableRawPointer(bitPattern: first) else { return }
+        _ = madvise(p, end - first, Int32(MADV_DONTNEED))
+    }
+
     deinit {
         guard let base = bytes.baseAddress else { return }
         if isMapped {

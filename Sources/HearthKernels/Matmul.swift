@@ -170,11 +170,22 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
     let type = w.type, data = w.data
     if isa == .avx512 && type == .q4_K && rows % 8 == 0 {
         let nb = k / 256, gemmTokens = nTokens - nTokens % 4
+        let interleaved = rows % Q4KInterleave.rows == 0 ? w.interleavedQ4K : nil
         if gemmTokens > 0 {
             pool.runChunks(items: rows, grain: pool.grain(rows: rows, align: 16, rowBytes: rowBytes)) { t, r0, r1 in
                 avx512ExactGemmQ4K(w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1, acts: acts,
                                    nTokens: nTokens, gemmTokens: gemmTokens, y: y, yStride: rows,
-                                   panel: pool.scratch.threadBuffer(t, bytes: nb * avx512Q4KPanelBytesPerBlock))
+                                   panel: pool.scratch.threadBuffer(t, bytes: nb * avx512Q4KPanelBytesPerBlock),
+                                   interleaved: interleaved)
+            }
+        } else if let iw = interleaved {
+            // 1–3 tokens on the repacked rows: chunks of 16-row groups, each token in turn (the chunk stays in L2).
+            let groups = rows / Q4KInterleave.rows
+            pool.runChunks(items: groups, grain: pool.grain(rows: groups, align: 1, rowBytes: 16 * rowBytes)) { _, g0, g1 in
+                for tok in 0..<nTokens {
+                    avx512ExactGemvQ4KR16(w: iw, k: k, groupStart: g0, groupEnd: g1, act: acts + tok * aRow,
+                                          y: y + tok * rows)
+                }
             }
         } else if nTokens == 1 {
             pool.runChunks(items: rows, grain: pool.grain(rows: rows, align: 8, rowBytes: rowBytes), prepare: { t in

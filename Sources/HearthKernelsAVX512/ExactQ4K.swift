@@ -194,14 +194,20 @@ private func panelTokens2(_ panel: UnsafeRawPointer, nb: Int, _ ya: UnsafeRawPoi
 
 /// Q4_K rows rowStart..<rowEnd × tokens 0..<nTokens (`acts`: k/256 Q8_K blocks a token), 16 rows a panel;
 /// tokens below `gemmTokens` take ggml's GEMM arithmetic, the rest its GEMV arithmetic. `panel` holds
-/// `k/256 · avx512Q4KPanelBytesPerBlock` bytes.
+/// `k/256 · avx512Q4KPanelBytesPerBlock` bytes. With `interleaved` (the same rows repacked sixteen at a time,
+/// ExactQ4KInterleaved.swift; rowStart a multiple of 16) the panels are filled from that layout.
 public func avx512ExactGemmQ4K(w: UnsafeRawPointer, rowBytes: Int, k: Int, rowStart: Int, rowEnd: Int,
                                acts: UnsafeRawPointer, nTokens: Int, gemmTokens: Int,
-                               y: UnsafeMutablePointer<Float>, yStride: Int, panel: UnsafeMutableRawPointer) {
+                               y: UnsafeMutablePointer<Float>, yStride: Int, panel: UnsafeMutableRawPointer,
+                               interleaved: UnsafeRawPointer? = nil) {
     let nb = k / 256, aRow = nb * 292
     var r0 = rowStart
     while r0 < rowEnd {
-        fillPanelQ4K(w: w, rowBytes: rowBytes, r0: r0, rowEnd: rowEnd, nb: nb, panel: panel)
+        if let iw = interleaved, r0 % 16 == 0, rowEnd - r0 >= 16 {
+            fillPanelQ4KR16(iw + r0 / 16 * nb * avx512Q4KR16BlockBytes, nb: nb, panel: panel)
+        } else {
+            fillPanelQ4K(w: w, rowBytes: rowBytes, r0: r0, rowEnd: rowEnd, nb: nb, panel: panel)
+        }
         let mask = __mmask16(truncatingIfNeeded: (1 << min(16, rowEnd - r0)) - 1)
         // Token pairs (an even t and t+1 are on the same side of gemmTokens), then an odd last token alone.
         var t = 0

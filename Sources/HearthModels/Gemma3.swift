@@ -29,9 +29,13 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
     let ffnSize: Int
     let softcap: Float
     let scratch = Scratch()
+    /// Keeps the repacked weight copies alive.
+    let packed: PackedWeights
 
     public init(source: WeightSource, pool: ThreadPool) throws {
-        let r = WeightReader(source: source)
+        let packer = PackedWeights(source: source, pool: pool)
+        let r = WeightReader(source: source, packer: packer)
+        packed = packer
         let a = "gemma3"
         let nLayer = try r.int("\(a).block_count")
         let nEmbd = try r.int("\(a).embedding_length")
@@ -55,7 +59,7 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
         tokenEmbedding = try r.tensor("token_embd.weight", [nEmbd, source.tensor("token_embd.weight")?.shape.last ?? 0])
         let vocab = tokenEmbedding.rows
         outputNorm = try r.f32Tensor("output_norm.weight", nEmbd)
-        output = try r.optionalTensor("output.weight", [nEmbd, vocab]) ?? tokenEmbedding
+        output = packer.prepare(try r.optionalTensor("output.weight", [nEmbd, vocab]) ?? tokenEmbedding)
         let qDim = nHead * headDim, kvDim = nHeadKV * headDim
         let window = self.window
         layers = try (0..<nLayer).map { i in
@@ -66,13 +70,13 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
                          postAttnNorm: try r.f32Tensor(p + "post_attention_norm.weight", nEmbd),
                          ffnNorm: try r.f32Tensor(p + "ffn_norm.weight", nEmbd),
                          postFFNNorm: try r.f32Tensor(p + "post_ffw_norm.weight", nEmbd),
-                         wq: try r.tensor(p + "attn_q.weight", [nEmbd, qDim]),
-                         wk: try r.tensor(p + "attn_k.weight", [nEmbd, kvDim]),
-                         wv: try r.tensor(p + "attn_v.weight", [nEmbd, kvDim]),
-                         wo: try r.tensor(p + "attn_output.weight", [qDim, nEmbd]),
-                         gate: try r.tensor(p + "ffn_gate.weight", [nEmbd, nFF]),
-                         up: try r.tensor(p + "ffn_up.weight", [nEmbd, nFF]),
-                         down: try r.tensor(p + "ffn_down.weight", [nFF, nEmbd]),
+                         wq: try r.weight(p + "attn_q.weight", [nEmbd, qDim]),
+                         wk: try r.weight(p + "attn_k.weight", [nEmbd, kvDim]),
+                         wv: try r.weight(p + "attn_v.weight", [nEmbd, kvDim]),
+                         wo: try r.weight(p + "attn_output.weight", [qDim, nEmbd]),
+                         gate: try r.weight(p + "ffn_gate.weight", [nEmbd, nFF]),
+                         up: try r.weight(p + "ffn_up.weight", [nEmbd, nFF]),
+                         down: try r.weight(p + "ffn_down.weight", [nFF, nEmbd]),
                          // llama.cpp's set_swa_pattern: layer i is local unless i % pattern == pattern - 1.
                          slidingWindow: window > 0 && (pattern == 0 || i % pattern < pattern - 1))
         }

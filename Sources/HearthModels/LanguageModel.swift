@@ -74,6 +74,8 @@ public enum ModelRegistry {
 /// Typed access to weights and hyperparameters with errors that name the file and key/tensor.
 struct WeightReader {
     let source: WeightSource
+    /// Where matmul weights get their repacked copies (`weight(_:_:)`); nil: never repacked.
+    var packer: PackedWeights? = nil
 
     func int(_ key: String) throws -> Int {
         guard let v = source.metadata(key) else { throw ModelError.missingMetadata(source: source.sourceName, key: key) }
@@ -108,6 +110,13 @@ struct WeightReader {
                                        expected: "shape \(shape), found \(t.shape)")
         }
         return t
+    }
+
+    /// A weight only ever multiplied (never read row by row as an embedding): `tensor` with a repacked copy
+    /// attached where the kernels have a faster layout for it (`PackedWeights`).
+    func weight(_ name: String, _ shape: [Int]) throws -> TensorView {
+        let t = try tensor(name, shape)
+        return packer?.prepare(t) ?? t
     }
 
     func optionalTensor(_ name: String, _ shape: [Int]) throws -> TensorView? {

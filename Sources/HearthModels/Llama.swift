@@ -49,9 +49,13 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
     let eps: Float
     let ffnSize: Int
     let scratch = Scratch()
+    /// Keeps the repacked weight copies alive.
+    let packed: PackedWeights
 
     public init(source: WeightSource, pool: ThreadPool, options: DecoderOptions = .llama) throws {
-        let r = WeightReader(source: source)
+        let packer = PackedWeights(source: source, pool: pool)
+        let r = WeightReader(source: source, packer: packer)
+        packed = packer
         let a = options.architecture
         self.options = options
         let nLayer = try r.int("\(a).block_count")
@@ -83,23 +87,23 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         tokenEmbedding = try r.tensor("token_embd.weight", [nEmbd, source.tensor("token_embd.weight")?.shape.last ?? 0])
         let vocab = tokenEmbedding.rows
         outputNorm = try r.f32Tensor("output_norm.weight", nEmbd)
-        output = try r.optionalTensor("output.weight", [nEmbd, vocab]) ?? tokenEmbedding
+        output = packer.prepare(try r.optionalTensor("output.weight", [nEmbd, vocab]) ?? tokenEmbedding)
         outputBias = source.tensor("output.bias") == nil ? nil : try r.f32Tensor("output.bias", vocab)
         let qDim = nHead * headDim, kvDim = nHeadKV * headDim
         layers = try (0..<nLayer).map { i in
             let p = "blk.\(i)."
             return Layer(attnNorm: try r.f32Tensor(p + "attn_norm.weight", nEmbd),
-                         wq: try r.tensor(p + "attn_q.weight", [nEmbd, qDim]),
-                         wk: try r.tensor(p + "attn_k.weight", [nEmbd, kvDim]),
-                         wv: try r.tensor(p + "attn_v.weight", [nEmbd, kvDim]),
-                         wo: try r.tensor(p + "attn_output.weight", [qDim, nEmbd]),
+                         wq: try r.weight(p + "attn_q.weight", [nEmbd, qDim]),
+                         wk: try r.weight(p + "attn_k.weight", [nEmbd, kvDim]),
+                         wv: try r.weight(p + "attn_v.weight", [nEmbd, kvDim]),
+                         wo: try r.weight(p + "attn_output.weight", [qDim, nEmbd]),
                          bq: options.qkvBias ? try r.f32Tensor(p + "attn_q.bias", qDim) : nil,
                          bk: options.qkvBias ? try r.f32Tensor(p + "attn_k.bias", kvDim) : nil,
                          bv: options.qkvBias ? try r.f32Tensor(p + "attn_v.bias", kvDim) : nil,
                          ffnNorm: try r.f32Tensor(p + "ffn_norm.weight", nEmbd),
-                         gate: try r.tensor(p + "ffn_gate.weight", [nEmbd, nFF]),
-                         up: try r.tensor(p + "ffn_up.weight", [nEmbd, nFF]),
-                         down: try r.tensor(p + "ffn_down.weight", [nFF, nEmbd]))
+                         gate: try r.weight(p + "ffn_gate.weight", [nEmbd, nFF]),
+                         up: try r.weight(p + "ffn_up.weight", [nEmbd, nFF]),
+                         down: try r.weight(p + "ffn_down.weight", [nFF, nEmbd]))
         }
         for l in layers { for t in [l.wq, l.wk, l.wv, l.wo, l.gate, l.up, l.down] { try checkMatmulType(t, source) } }
         try checkMatmulType(output, source)

@@ -7,13 +7,18 @@ public struct TensorView: @unchecked Sendable {
     public let shape: [Int]
     public let data: UnsafeRawPointer
     public let byteCount: Int
+    /// The same Q4_K rows repacked sixteen at a time for the AVX-512 kernels (HearthKernels/Q4KInterleave.swift),
+    /// or nil. `data` stays valid either way: paths that cannot read the repacked layout use it.
+    public let interleavedQ4K: UnsafeRawPointer?
 
-    public init(name: String, type: GGMLType, shape: [Int], data: UnsafeRawPointer, byteCount: Int) {
+    public init(name: String, type: GGMLType, shape: [Int], data: UnsafeRawPointer, byteCount: Int,
+                interleavedQ4K: UnsafeRawPointer? = nil) {
         self.name = name
         self.type = type
         self.shape = shape
         self.data = data
         self.byteCount = byteCount
+        self.interleavedQ4K = interleavedQ4K
     }
 
     public var elementCount: Int { shape.reduce(1, *) }
@@ -79,4 +84,12 @@ public protocol WeightSource: AnyObject, Sendable {
     var metadataKeys: [String] { get }
     /// All tensors, in file order.
     var tensors: [TensorView] { get }
+    /// Tells the source that `tensor`'s bytes will not be read for a while (the engine keeps a repacked copy),
+    /// so a file mapping can drop those pages from the resident set. Reading them later must still work: a
+    /// mapping faults them in again. Sources without a file mapping do nothing.
+    func releasePages(of tensor: TensorView)
+}
+
+extension WeightSource {
+    public func releasePages(of tensor: TensorView) {}
 }

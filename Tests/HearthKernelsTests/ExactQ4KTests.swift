@@ -99,7 +99,7 @@ final class ExactQ4KTests: XCTestCase {
 }
 
 /// `count` Q4_K blocks of random bytes with fp16 d and dmin in [1e-3, 2e-2] (ggml's quantizer stores both ≥ 0).
-private func randomQ4KBlocks(_ count: Int, using rng: inout SystemRandomNumberGenerator) -> [UInt8] {
+func randomQ4KBlocks(_ count: Int, using rng: inout SystemRandomNumberGenerator) -> [UInt8] {
     var raw = [UInt8](repeating: 0, count: count * 144)
     for i in raw.indices { raw[i] = UInt8.random(in: 0...255, using: &rng) }
     for b in 0..<count {
