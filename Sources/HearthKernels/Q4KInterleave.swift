@@ -43,30 +43,41 @@ public enum Q4KInterleave {
     public static func repack(src: UnsafeRawPointer, k: Int, groupStart: Int, groupEnd: Int,
                               dst: UnsafeMutableRawPointer) {
         let nb = k / 256, rowBytes = nb * 144
-        for g in groupStart..<groupEnd {
-            for b in 0..<nb {
-                let out = dst + (g * nb + b) * blockBytes
-                for r in 0..<rows {
-                    let x = src + (g * rows + r) * rowBytes + b * 144
-                    out.storeBytes(of: x.loadUnaligned(as: UInt16.self), toByteOffset: 2 * r, as: UInt16.self)
-                    out.storeBytes(of: x.loadUnaligned(fromByteOffset: 2, as: UInt16.self), toByteOffset: 32 + 2 * r,
-                                   as: UInt16.self)
-                    for s in 0..<4 {
-                        let (sc0, m0) = ExactKernels.q4KScaleMin(x + 4, s)
-                        let (sc1, m1) = ExactKernels.q4KScaleMin(x + 4, s + 4)
-                        let i = 16 * s + r
-                        out.storeBytes(of: UInt8((sc0 & 15) | (sc1 & 15) << 4), toByteOffset: 64 + i, as: UInt8.self)
-                        out.storeBytes(of: UInt8((m0 & 15) | (m1 & 15) << 4), toByteOffset: 128 + i, as: UInt8.self)
-                        out.storeBytes(of: UInt8(sc0 >> 4 | (sc1 >> 4) << 2 | (m0 >> 4) << 4 | (m1 >> 4) << 6),
-                                       toByteOffset: 192 + i, as: UInt8.self)
+        // Each block is assembled in a stack buffer and copied out whole: scattering 4-byte stores over the
+        // fresh destination directly waited on a cache-line fill for every first touch (~0.8 GB/s a thread).
+        withUnsafeTemporaryAllocation(byteCount: blockBytes, alignment: 64) { tmp in
+            guard let out = tmp.baseAddress else { return }
+            for g in groupStart..<groupEnd {
+                for b in 0..<nb {
+                    for r in 0..<rows {
+                        let x = src + (g * rows + r) * rowBytes + b * 144
+                        packRow(x, r, out)
                     }
-                    for p in 0..<4 {
-                        for c in 0..<8 {
-                            out.storeBytes(of: x.loadUnaligned(fromByteOffset: 16 + 32 * p + 4 * c, as: UInt32.self),
-                                           toByteOffset: 256 + (8 * p + c) * 64 + 4 * r, as: UInt32.self)
-                        }
-                    }
+                    (dst + (g * nb + b) * blockBytes).copyMemory(from: out, byteCount: blockBytes)
                 }
+            }
+        }
+    }
+
+    /// Row `r`'s 144-byte block at `x` into its places in the repacked block `out`.
+    @inline(__always)
+    private static func packRow(_ x: UnsafeRawPointer, _ r: Int, _ out: UnsafeMutableRawPointer) {
+        out.storeBytes(of: x.loadUnaligned(as: UInt16.self), toByteOffset: 2 * r, as: UInt16.self)
+        out.storeBytes(of: x.loadUnaligned(fromByteOffset: 2, as: UInt16.self), toByteOffset: 32 + 2 * r,
+                       as: UInt16.self)
+        for s in 0..<4 {
+            let (sc0, m0) = ExactKernels.q4KScaleMin(x + 4, s)
+            let (sc1, m1) = ExactKernels.q4KScaleMin(x + 4, s + 4)
+            let i = 16 * s + r
+            out.storeBytes(of: UInt8((sc0 & 15) | (sc1 & 15) << 4), toByteOffset: 64 + i, as: UInt8.self)
+            out.storeBytes(of: UInt8((m0 & 15) | (m1 & 15) << 4), toByteOffset: 128 + i, as: UInt8.self)
+            out.storeBytes(of: UInt8(sc0 >> 4 | (sc1 >> 4) << 2 | (m0 >> 4) << 4 | (m1 >> 4) << 6),
+                           toByteOffset: 192 + i, as: UInt8.self)
+        }
+        for p in 0..<4 {
+            for c in 0..<8 {
+                out.storeBytes(of: x.loadUnaligned(fromByteOffset: 16 + 32 * p + 4 * c, as: UInt32.self),
+                               toByteOffset: 256 + (8 * p + c) * 64 + 4 * r, as: UInt32.self)
             }
         }
     }
