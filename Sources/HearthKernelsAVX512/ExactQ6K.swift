@@ -90,17 +90,20 @@ private struct Q6Index {
 private func q6GemvPair(_ a: UnsafeRawPointer, _ c: UnsafeRawPointer, _ y: UnsafeRawPointer, _ bsums: __m512i,
                         _ yd: __m512, _ ix: Q6Index, _ acc: inout __m512) {
     let sc = q6Scales(a, c)
-    var s = q6Start(bsums, sc)
+    // Two accumulators (even and odd chunks) so consecutive `dpwssd`s do not wait on each other; the lane sums
+    // are exact integers, so splitting them changes no bit.
+    var s = q6Start(bsums, sc), t = _mm512_setzero_si512()
     let (q0, q1, q2, q3) = q6Chunks(a, c, 0)
     s = q6Step(s, q0, y, 0, _mm512_permutexvar_epi16(ix.i0, sc))
-    s = q6Step(s, q1, y, 1, _mm512_permutexvar_epi16(ix.i1, sc))
+    t = q6Step(t, q1, y, 1, _mm512_permutexvar_epi16(ix.i1, sc))
     s = q6Step(s, q2, y, 2, _mm512_permutexvar_epi16(ix.i2, sc))
-    s = q6Step(s, q3, y, 3, _mm512_permutexvar_epi16(ix.i3, sc))
+    t = q6Step(t, q3, y, 3, _mm512_permutexvar_epi16(ix.i3, sc))
     let (q4, q5, q6, q7) = q6Chunks(a, c, 1)
     s = q6Step(s, q4, y, 4, _mm512_permutexvar_epi16(ix.i4, sc))
-    s = q6Step(s, q5, y, 5, _mm512_permutexvar_epi16(ix.i5, sc))
+    t = q6Step(t, q5, y, 5, _mm512_permutexvar_epi16(ix.i5, sc))
     s = q6Step(s, q6, y, 6, _mm512_permutexvar_epi16(ix.i6, sc))
-    s = q6Step(s, q7, y, 7, _mm512_permutexvar_epi16(ix.i7, sc))
+    t = q6Step(t, q7, y, 7, _mm512_permutexvar_epi16(ix.i7, sc))
+    s = _mm512_add_epi32(s, t)
     // [dA×8 | dC×8] through `vcvtph2ps` on a vector: scalar fp16 loads compile to `vpinsrw` with a false
     // dependency that serializes the loop (../shared/notes/swift-kernels.md).
     let hw = UInt32(a.loadUnaligned(fromByteOffset: 208, as: UInt16.self))
