@@ -78,6 +78,7 @@ let package = Package(
                               "make-jinja2-conversations.py"]),
         .testTarget(name: "HearthEngineTests", dependencies: ["HearthEngine"]),
         .testTarget(name: "HearthCLITests", dependencies: ["HearthTemplates"]),
+        .testTarget(name: "HearthServerTests", dependencies: ["HearthServer"]),
         .testTarget(name: "HearthGrammarTests", dependencies: ["HearthGrammar"]),
         .testTarget(name: "HearthChatTests", dependencies: ["HearthChat", "HearthEngine", "HearthGrammar", "HearthTemplates"]),
     ]

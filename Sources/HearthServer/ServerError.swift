@@ -48,11 +48,6 @@ func errorResponse(_ error: Error, style: APIStyle) -> Response {
     return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: jsonBytes(body))))
 }
 
-func jsonBytes(_ object: Any) -> [UInt8] {
-    (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])).map { Array($0) }
-        ?? Array("{}".utf8)
-}
-
 func jsonResponse(_ object: Any, status: HTTPResponse.Status = .ok) -> Response {
     Response(status: status, headers: [.contentType: "application/json"],
              body: ResponseBody(byteBuffer: ByteBuffer(bytes: jsonBytes(object))))
