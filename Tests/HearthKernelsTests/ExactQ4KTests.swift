@@ -11,29 +11,9 @@ final class ExactQ4KTests: XCTestCase {
         var rng = SystemRandomNumberGenerator()
         for (k, rows) in [(512, 40), (768, 72), (256, 37)] {
             let raw = randomQ4KBlocks(rows * k / 256, using: &rng)
-            let rowBytes = k / 256 * 144
             for tokens in [1, 2, 3, 4, 5, 7, 8, 9, 13] {
                 let x = (0..<(tokens * k)).map { i in Float.random(in: -2...2, using: &rng) * (i % 61 == 0 ? 30 : 1) }
-                let aRow = k / 256 * 292
-                var acts = [UInt8](repeating: 0, count: tokens * aRow)
-                acts.withUnsafeMutableBytes { a in
-                    x.withUnsafeBufferPointer {
-                        ExactKernels.quantizeQ4_KActivations($0.baseAddress!, k: k, tokenStart: 0, tokenEnd: tokens,
-                                                             nTokens: tokens, rows: rows, a.baseAddress!)
-                    }
-                }
-                var expected = [Float](repeating: 0, count: tokens * rows)
-                raw.withUnsafeBytes { w in
-                    acts.withUnsafeBytes { a in
-                        for t in 0..<tokens {
-                            let kernel = ExactKernels.q4KKernel(token: t, nTokens: tokens, rows: rows)
-                            for r in 0..<rows {
-                                expected[t * rows + r] = ExactKernels.dotQ4_K(k, w.baseAddress! + r * rowBytes,
-                                                                              a.baseAddress! + t * aRow, kernel: kernel)
-                            }
-                        }
-                    }
-                }
+                let expected = expectedQ4K(raw, k: k, rows: rows, x: x, tokens: tokens)
                 for isa in KernelISA.supported {
                     for threads in [1, 2] {
                         let pool = ThreadPool(threads: threads)
@@ -96,6 +76,32 @@ final class ExactQ4KTests: XCTestCase {
         single.withUnsafeMutableBytes { quantizeRowQ8_K(x, $0.baseAddress!, 256) }
         XCTAssertEqual(grouped, single)
     }
+}
+
+/// ggml's Q4_K matmul of `raw` (rows of `k` columns) with `tokens` activation rows `x`, by the portable
+/// `ExactKernels.dotQ4_K` with ggml's kernel choice per token and its activation quantization.
+func expectedQ4K(_ raw: [UInt8], k: Int, rows: Int, x: [Float], tokens: Int) -> [Float] {
+    let rowBytes = k / 256 * 144, aRow = k / 256 * 292
+    var acts = [UInt8](repeating: 0, count: tokens * aRow)
+    acts.withUnsafeMutableBytes { a in
+        x.withUnsafeBufferPointer {
+            ExactKernels.quantizeQ4_KActivations($0.baseAddress!, k: k, tokenStart: 0, tokenEnd: tokens,
+                                                 nTokens: tokens, rows: rows, a.baseAddress!)
+        }
+    }
+    var expected = [Float](repeating: 0, count: tokens * rows)
+    raw.withUnsafeBytes { w in
+        acts.withUnsafeBytes { a in
+            for t in 0..<tokens {
+                let kernel = ExactKernels.q4KKernel(token: t, nTokens: tokens, rows: rows)
+                for r in 0..<rows {
+                    expected[t * rows + r] = ExactKernels.dotQ4_K(k, w.baseAddress! + r * rowBytes,
+                                                                  a.baseAddress! + t * aRow, kernel: kernel)
+                }
+            }
+        }
+    }
+    return expected
 }
 
 /// `count` Q4_K blocks of random bytes with fp16 d and dmin in [1e-3, 2e-2] (ggml's quantizer stores both ≥ 0).

@@ -37,7 +37,6 @@ final class Q4KInterleaveTests: XCTestCase {
         var rng = SystemRandomNumberGenerator()
         for (k, rows) in [(512, 32), (768, 48), (2304, 16)] {
             let raw = randomQ4KBlocks(rows * k / 256, using: &rng)
-            let rowBytes = k / 256 * 144
             var packed = [UInt8](repeating: 0, count: rows / 16 * (k / 256) * Q4KInterleave.blockBytes)
             raw.withUnsafeBytes { src in
                 packed.withUnsafeMutableBytes { dst in
@@ -47,43 +46,11 @@ final class Q4KInterleaveTests: XCTestCase {
             }
             for tokens in [1, 2, 3, 4, 5, 7, 8, 13] {
                 let x = (0..<(tokens * k)).map { i in Float.random(in: -2...2, using: &rng) * (i % 61 == 0 ? 30 : 1) }
-                let aRow = k / 256 * 292
-                var acts = [UInt8](repeating: 0, count: tokens * aRow)
-                acts.withUnsafeMutableBytes { a in
-                    x.withUnsafeBufferPointer {
-                        ExactKernels.quantizeQ4_KActivations($0.baseAddress!, k: k, tokenStart: 0, tokenEnd: tokens,
-                                                             nTokens: tokens, rows: rows, a.baseAddress!)
-                    }
-                }
-                var expected = [Float](repeating: 0, count: tokens * rows)
-                raw.withUnsafeBytes { w in
-                    acts.withUnsafeBytes { a in
-                        for t in 0..<tokens {
-                            let kernel = ExactKernels.q4KKernel(token: t, nTokens: tokens, rows: rows)
-                            for r in 0..<rows {
-                                expected[t * rows + r] = ExactKernels.dotQ4_K(k, w.baseAddress! + r * rowBytes,
-                                                                              a.baseAddress! + t * aRow, kernel: kernel)
-                            }
-                        }
-                    }
-                }
+                let expected = expectedQ4K(raw, k: k, rows: rows, x: x, tokens: tokens)
                 // Every path accepts a view with the repacked copy; the ones that cannot read it use `data`.
                 for isa in KernelISA.supported {
                     for threads in [1, 2] {
-                        let pool = ThreadPool(threads: threads)
-                        var y = [Float](repeating: .nan, count: tokens * rows)
-                        raw.withUnsafeBytes { w in
-                            packed.withUnsafeBytes { p in
-                                let view = TensorView(name: "w", type: .q4_K, shape: [k, rows], data: w.baseAddress!,
-                                                      byteCount: w.count, interleavedQ4K: p.baseAddress!)
-                                x.withUnsafeBufferPointer { xs in
-                                    y.withUnsafeMutableBufferPointer { ys in
-                                        matmul(view, xs.baseAddress!, nTokens: tokens, ys.baseAddress!, pool: pool,
-                                               isa: isa)
-                                    }
-                                }
-                            }
-                        }
+                        let y = run(raw, packed, k: k, rows: rows, x: x, tokens: tokens, threads: threads, isa: isa)
                         XCTAssertEqual(y.map(\.bitPattern), expected.map(\.bitPattern),
                                        "k \(k) rows \(rows) \(isa) tokens \(tokens) threads \(threads)")
                     }
@@ -92,22 +59,29 @@ final class Q4KInterleaveTests: XCTestCase {
                 if KernelISA.avx512.isSupported {
                     var other = packed
                     for i in other.indices where i % Q4KInterleave.blockBytes >= 256 { other[i] ^= 0x11 }
-                    var y = [Float](repeating: .nan, count: tokens * rows)
-                    raw.withUnsafeBytes { w in
-                        other.withUnsafeBytes { p in
-                            let view = TensorView(name: "w", type: .q4_K, shape: [k, rows], data: w.baseAddress!,
-                                                  byteCount: w.count, interleavedQ4K: p.baseAddress!)
-                            x.withUnsafeBufferPointer { xs in
-                                y.withUnsafeMutableBufferPointer { ys in
-                                    matmul(view, xs.baseAddress!, nTokens: tokens, ys.baseAddress!,
-                                           pool: ThreadPool(threads: 2), isa: .avx512)
-                                }
-                            }
-                        }
-                    }
+                    let y = run(raw, other, k: k, rows: rows, x: x, tokens: tokens, threads: 2, isa: .avx512)
                     XCTAssertNotEqual(y.map(\.bitPattern), expected.map(\.bitPattern), "k \(k) tokens \(tokens)")
                 }
             }
         }
+    }
+
+    /// `matmul` of `x` with a Q4_K view of `raw` carrying `packed` as its repacked copy.
+    private func run(_ raw: [UInt8], _ packed: [UInt8], k: Int, rows: Int, x: [Float], tokens: Int, threads: Int,
+                     isa: KernelISA) -> [Float] {
+        let pool = ThreadPool(threads: threads)
+        var y = [Float](repeating: .nan, count: tokens * rows)
+        raw.withUnsafeBytes { w in
+            packed.withUnsafeBytes { p in
+                let view = TensorView(name: "w", type: .q4_K, shape: [k, rows], data: w.baseAddress!,
+                                      byteCount: w.count, interleavedQ4K: p.baseAddress!)
+                x.withUnsafeBufferPointer { xs in
+                    y.withUnsafeMutableBufferPointer { ys in
+                        matmul(view, xs.baseAddress!, nTokens: tokens, ys.baseAddress!, pool: pool, isa: isa)
+                    }
+                }
+            }
+        }
+        return y
     }
 }
