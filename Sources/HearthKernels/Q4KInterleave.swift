@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import HearthTensors
+import HearthKernelsAVX512
 
 /// Q4_K weights repacked sixteen rows at a time for the AVX-512 kernels.
 ///
@@ -29,8 +30,8 @@ import HearthTensors
 public enum Q4KInterleave {
     /// Rows per group.
     public static let rows = 16
-    /// Bytes of one repacked block (sixteen rows × 256 columns).
-    public static let blockBytes = 2304
+    /// Bytes of one repacked block (sixteen rows × 256 columns); the kernels' constant, defined once.
+    public static let blockBytes = avx512Q4KR16BlockBytes
 
     /// Whether `t` can be repacked: Q4_K with a whole number of 16-row groups.
     public static func canRepack(_ t: TensorView) -> Bool {

@@ -7,7 +7,8 @@ import HearthTensors
 /// isum = Σ_s sc_s·dot_s and imin = Σ_s m_s·bs_s, then acc = fma(Float(isum), d·d_t, acc) and
 /// accm = fma(Float(imin), dmin·d_t, accm), blocks in order; result acc − accm.
 
-/// Bytes of one repacked block (sixteen rows × 256 columns); `Q4KInterleave.blockBytes`.
+/// Bytes of one repacked block (sixteen rows × 256 columns: the sixteen original 144-byte blocks); HearthKernels'
+/// `Q4KInterleave` describes the layout and uses this constant.
 public let avx512Q4KR16BlockBytes = 2304
 
 /// Unpacks the 6-bit scales and mins of repacked block `blk` to `sm`: scale(s, r) at byte 16·s + r, min(s, r) at
