@@ -26,12 +26,12 @@ let package = Package(
         .target(name: "HearthTensors", swiftSettings: kernelFlags),
         .target(name: "HearthFormats", dependencies: ["HearthTensors"]),
         // One module per ISA level: intrinsics need the matching -target-cpu, chosen at run time.
-        // One inline C function: software prefetch, which Swift cannot express (include/CHearthPrefetch.h).
+        // Inline C functions Swift cannot express: software prefetch, `pause`, immediate-operand AVX-512 intrinsics.
         .target(name: "CHearthPrefetch"),
         .target(name: "HearthKernelsAVX512", dependencies: ["HearthTensors", "CHearthPrefetch"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked",
                                               "-target-cpu", "icelake-server"])]),
-        .target(name: "HearthKernelsAVX2", dependencies: ["HearthTensors"],
+        .target(name: "HearthKernelsAVX2", dependencies: ["HearthTensors", "CHearthPrefetch"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked",
                                               "-target-cpu", "haswell"])]),
         .target(name: "HearthKernels",

@@ -64,6 +64,13 @@ public struct Sampler: Sendable {
 
     /// The chain over the tokens whose bit is set in `allowed` (all when nil); nil when none is left.
     public mutating func sample(_ logits: ArraySlice<Float>, history: [Int32], allowed: [UInt64]?) -> Int32? {
+        // Greedy with nothing to adjust: the argmax of the row as it is (no copy of a 150k-entry vocabulary, once
+        // per sequence and step on the scheduler thread while the compute threads wait).
+        if options.temperature <= 0 && allowed == nil && options.logitBias.isEmpty {
+            guard !logits.isEmpty else { return nil }
+            let best = Sampler.argmax(logits)
+            return logits[logits.startIndex + Int(best)] > -.infinity ? best : nil
+        }
         var values = Array(logits)
         if let allowed {
             for i in values.indices where !allowed.allows(Int32(i)) { values[i] = -.infinity }
@@ -178,10 +185,18 @@ public struct Sampler: Sendable {
         return max(probs.count - 1, 0)
     }
 
+    /// The first index of the largest value (NaNs never win over a number before them).
     public static func argmax(_ logits: ArraySlice<Float>) -> Int32 {
-        var best = logits.startIndex
-        for i in logits.indices where logits[i] > logits[best] { best = i }
-        return Int32(best - logits.startIndex)
+        logits.withUnsafeBufferPointer { p in
+            guard let base = p.baseAddress, p.count > 0 else { return 0 }
+            var best = 0
+            var top = base[0]
+            for i in 1..<p.count where base[i] > top {
+                best = i
+                top = base[i]
+            }
+            return Int32(best)
+        }
     }
 
     static func softmax(_ x: [Float]) -> [Float] {

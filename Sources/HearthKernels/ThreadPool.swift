@@ -36,8 +36,20 @@ public final class ThreadPool: @unchecked Sendable {
     /// the thread that calls `run`.
     let scratch: MatmulScratch
 
-    /// Spin iterations (each a `pause`) a worker waits for the next job before parking.
-    static let spinLimit = 50_000
+    /// How long a worker spins for the next job before it parks, in nanoseconds (`HEARTH_SPIN_US`, default
+    /// 2000 µs). Measured in time, not iterations: a server's forward passes are separated by sampling and by the
+    /// threads that deliver the token, often 0.1–1 ms; a worker that parked in that gap costs a futex wake-up
+    /// (tens of µs, and a preempted core) at the next pass. Spinning a little longer is cheaper.
+    static let spinNanos: UInt64 = {
+        if let v = getenv("HEARTH_SPIN_US"), let n = UInt64(String(cString: v)) { return n * 1000 }
+        return 2_000_000
+    }()
+
+    @inline(__always) static func nanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+    }
 
     public init(threads: Int = ThreadPool.defaultThreadCount) {
         count = max(1, threads)
@@ -133,12 +145,13 @@ public final class ThreadPool: @unchecked Sendable {
         var seen: UInt64 = 0
         while true {
             var spins = 0
+            var deadline: UInt64 = 0
             var gen = generation.load(ordering: .acquiring)
             while gen == seen {
-                spins += 1
-                if spins < ThreadPool.spinLimit {
-                    cpuRelax()
-                } else {
+                if spins == 0 { deadline = ThreadPool.nanoseconds() &+ ThreadPool.spinNanos }
+                spins &+= 1
+                cpuRelax()
+                if spins & 127 == 0 && ThreadPool.nanoseconds() >= deadline {
                     pthread_mutex_lock(&mutex)
                     sleepers.add(1, ordering: .sequentiallyConsistent)
                     while generation.load(ordering: .sequentiallyConsistent) == seen {

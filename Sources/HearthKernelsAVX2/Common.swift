@@ -1,10 +1,11 @@
 import _Builtin_intrinsics.intel
+import CHearthPrefetch
 import HearthTensors
 
-/// A spin-wait step for the thread pool. (`_mm_pause` does not link from Swift — it is a builtin with no
-/// out-of-line definition — so this is an opaque call that keeps the spin loop from being folded.)
-@inline(never)
-public func cpuRelax() {}
+/// A spin-wait step for the thread pool: one `pause`. (`_mm_pause` does not link from Swift — it is a builtin
+/// with no out-of-line definition — so it comes from the C header's inline `hearth_pause`.)
+@inline(__always)
+public func cpuRelax() { hearth_pause() }
 
 /// Where the unpacked rows of a 4-row weight panel live (the scalar and AVX2 paths fill it with the portable
 /// decoder, the AVX-512 path with its own): for slot `i < 4`, `kPad` bytes of q, `kPad / 4` floats of per-lane

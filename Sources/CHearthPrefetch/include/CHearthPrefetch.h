@@ -7,6 +7,14 @@ static inline __attribute__((always_inline)) void hearth_prefetch(const void *p)
     __builtin_prefetch(p, 0, 3);
 }
 
+/// A spin-wait step: `pause` on x86, which tells the core the loop waits (it yields pipeline resources to an SMT
+/// sibling and avoids the memory-order flush when the awaited value changes).
+static inline __attribute__((always_inline)) void hearth_pause(void) {
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#endif
+}
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 /// AVX-512 intrinsics that clang defines as macros with an immediate operand, which Swift cannot import:
