@@ -71,4 +71,27 @@ final class SamplerTests: XCTestCase {
         XCTAssertEqual(total, 1, accuracy: 1e-5)
         XCTAssertEqual(lp.top(logits[...], 2).map(\.token), [3, 2])
     }
+    /// The vectorized argmax gives the first index of the largest value, as a plain `>` scan does, for any
+    /// length (vector body and tail), ties, -inf, NaNs and slices that do not start at 0.
+    func testArgmaxMatchesAScan() {
+        func scan(_ x: ArraySlice<Float>) -> Int32 {
+            var best = x.startIndex
+            for i in x.indices where x[i] > x[best] { best = i }
+            return Int32(best - x.startIndex)
+        }
+        var rng = SeededRandom(seed: 99)
+        for trial in 0..<400 {
+            let n = 1 + Int(rng.next() % 300)
+            var x = (0..<n).map { _ in Float(Int(rng.next() % 9)) - 4 }  // few values: many ties
+            if trial % 3 == 0 { x[Int(rng.next() % UInt64(n))] = .nan }
+            if trial % 5 == 0 { x[Int(rng.next() % UInt64(n))] = -.infinity }
+            if trial % 7 == 0 { x[0] = .nan }
+            if trial % 11 == 0 { x = x.map { _ in -.infinity } }
+            let start = trial % 4 == 0 && n > 3 ? 2 : 0
+            XCTAssertEqual(Sampler.argmax(x[start...]), scan(x[start...]), "trial \(trial), n \(n)")
+        }
+        XCTAssertEqual(Sampler.argmax([Float](repeating: 1, count: 40)[...]), 0)
+        let big = (0..<151_936).map { Float(($0 * 7919) % 151_936) }
+        XCTAssertEqual(Sampler.argmax(big[...]), scan(big[...]))
+    }
 }
