@@ -53,7 +53,7 @@ public final class ThreadPool: @unchecked Sendable {
 
     public init(threads: Int = ThreadPool.defaultThreadCount) {
         count = max(1, threads)
-        cpus = ThreadPool.allowedCPUs()
+        cpus = ThreadPool.processCPUs
         scratch = MatmulScratch(threads: max(1, threads))
         pthread_mutex_init(&mutex, nil)
         pthread_cond_init(&cond, nil)
@@ -96,7 +96,12 @@ public final class ThreadPool: @unchecked Sendable {
                 pthread_mutex_unlock(&mutex)
             }
             escaping(0, count)
-            while finished.load(ordering: .acquiring) != target { cpuRelax() }
+            var spins = 0
+            while finished.load(ordering: .acquiring) != target {
+                cpuRelax()
+                spins &+= 1
+                if spins & 127 == 0 { sched_yield() }
+            }
             job = nil
         }
     }
@@ -151,6 +156,9 @@ public final class ThreadPool: @unchecked Sendable {
                 if spins == 0 { deadline = ThreadPool.nanoseconds() &+ ThreadPool.spinNanos }
                 spins &+= 1
                 cpuRelax()
+                // Every few µs: give the CPU to a runnable thread queued on it (more threads than cores, or the
+                // threads that deliver a served token), and park once the spin time is over.
+                if spins & 127 == 0 { sched_yield() }
                 if spins & 127 == 0 && ThreadPool.nanoseconds() >= deadline {
                     pthread_mutex_lock(&mutex)
                     sleepers.add(1, ordering: .sequentiallyConsistent)
@@ -181,7 +189,7 @@ public final class ThreadPool: @unchecked Sendable {
 
     /// Physical cores available to this process (CPUs in the affinity mask, SMT siblings counted once).
     public static let defaultThreadCount: Int = {
-        let allowed = allowedCPUs()
+        let allowed = processCPUs
         var cores = Set<String>()
         for cpu in allowed {
             let base = "/sys/devices/system/cpu/cpu\(cpu)/topology/"
@@ -195,7 +203,12 @@ public final class ThreadPool: @unchecked Sendable {
         return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     }()
 
-    /// CPUs this process may run on, ascending.
+    /// The CPUs this process may run on, read once, before any pool pins a thread. A thread's own mask is not
+    /// it: a thread that called `run` is pinned to one CPU, and a pool created later from that thread (a test
+    /// loading a second model, a CLI command after a first) would have pinned all its workers to that one CPU.
+    static let processCPUs: [Int] = allowedCPUs()
+
+    /// CPUs the calling thread may run on, ascending.
     static func allowedCPUs() -> [Int] {
         #if os(Linux)
         var set = [UInt8](repeating: 0, count: cpuSetBytes)
