@@ -100,7 +100,7 @@ public final class ThreadPool: @unchecked Sendable {
             while finished.load(ordering: .acquiring) != target {
                 cpuRelax()
                 spins &+= 1
-                if spins & 127 == 0 { sched_yield() }
+                if spins & 127 == 0 { sched_yield() }  // a worker preempted on this CPU gets it back
             }
             job = nil
         }
@@ -158,16 +158,18 @@ public final class ThreadPool: @unchecked Sendable {
                 cpuRelax()
                 // Every few µs: give the CPU to a runnable thread queued on it (more threads than cores, or the
                 // threads that deliver a served token), and park once the spin time is over.
-                if spins & 127 == 0 { sched_yield() }
-                if spins & 127 == 0 && ThreadPool.nanoseconds() >= deadline {
-                    pthread_mutex_lock(&mutex)
-                    sleepers.add(1, ordering: .sequentiallyConsistent)
-                    while generation.load(ordering: .sequentiallyConsistent) == seen {
-                        pthread_cond_wait(&cond, &mutex)
+                if spins & 127 == 0 {
+                    sched_yield()
+                    if ThreadPool.nanoseconds() >= deadline {
+                        pthread_mutex_lock(&mutex)
+                        sleepers.add(1, ordering: .sequentiallyConsistent)
+                        while generation.load(ordering: .sequentiallyConsistent) == seen {
+                            pthread_cond_wait(&cond, &mutex)
+                        }
+                        sleepers.subtract(1, ordering: .sequentiallyConsistent)
+                        pthread_mutex_unlock(&mutex)
+                        spins = 0
                     }
-                    sleepers.subtract(1, ordering: .sequentiallyConsistent)
-                    pthread_mutex_unlock(&mutex)
-                    spins = 0
                 }
                 gen = generation.load(ordering: .acquiring)
             }
