@@ -349,10 +349,10 @@ private func smallBatchMatmul(_ type: GGMLType, _ data: UnsafeRawPointer, rowByt
                               acts: UnsafeRawPointer, q81: Bool, nTokens: Int, _ y: UnsafeMutablePointer<Float>,
                               pool: ThreadPool, chunk: Int) {
     let kind: SmallBatchWeights = type == .q4_1 ? .q4_1 : (type == .q5_0 ? .q5_0 : .q8_0)
-    let nb = k / 32, stride = (nTokens + 7) & ~3
-    let scales = pool.scratch.floats(2 * nb * stride + nTokens * k / 4 + 16)
-    let ad = scales, asum = scales + nb * stride
-    let q = UnsafeMutableRawPointer(scales + 2 * nb * stride).assumingMemoryBound(to: Int8.self)
+    let nb = k / 32, stride = (nTokens + 7) & ~3, pairStride = avx512PairScalesStride(nTokens: nTokens)
+    let scales = pool.scratch.floats(2 * nb * stride + nb * pairStride + nTokens * k / 2 + 16)
+    let ad = scales, asum = scales + nb * stride, adPairs = scales + 2 * nb * stride
+    let q = UnsafeMutableRawPointer(adPairs + nb * pairStride).assumingMemoryBound(to: Int8.self)
     avx512ActivationScales(q81: q81, acts: acts, k: k, nTokens: nTokens, tokenStride: stride, ad: ad, asum: asum)
     for b in 0..<nb {
         for t in nTokens..<stride {  // read by whole groups of 4, never used
@@ -360,10 +360,13 @@ private func smallBatchMatmul(_ type: GGMLType, _ data: UnsafeRawPointer, rowByt
             asum[b * stride + t] = 0
         }
     }
+    avx512PairScales(ad, tokenStride: stride, nb: nb, nTokens: nTokens, adPairs)
     avx512PackActivationQuants(acts, q81: q81, k: k, nTokens: nTokens, unsigned: kind != .q4_1, q)
-    pool.runChunks(items: rows, grain: batchGrain(pool, rows: rows, align: 4, rowBytes: rowBytes, nTokens: nTokens)) { _, r0, r1 in
-        avx512SmallBatchMatmul(kind, w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1, q: q, ad: ad,
-                               asum: asum, tokenStride: stride, nTokens: nTokens, y: y, yStride: rows)
+    pool.runChunks(items: rows, grain: batchGrain(pool, rows: rows, align: 4, rowBytes: rowBytes, nTokens: nTokens)) { t, r0, r1 in
+        let products = pool.scratch.threadBuffer(t, bytes: 4 * avx512SmallBatchProductFloats(k: k))
+        avx512SmallBatchMatmul(kind, w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1, q: q,
+                               adPairs: adPairs, asum: asum, tokenStride: stride, nTokens: nTokens, y: y,
+                               yStride: rows, products: products.assumingMemoryBound(to: Float.self))
     }
 }
 
