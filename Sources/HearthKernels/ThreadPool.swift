@@ -225,8 +225,12 @@ public final class ThreadPool: @unchecked Sendable {
         return Array(0..<max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
     }
 
+    /// `HEARTH_PIN=0` leaves the threads unpinned (A/B measurements).
+    static let pinning: Bool = getenv("HEARTH_PIN").map { String(cString: $0) != "0" } ?? true
+
     static func pin(cpu: Int) {
         #if os(Linux)
+        guard pinning else { return }
         var set = [UInt8](repeating: 0, count: cpuSetBytes)
         if cpu / 8 < set.count { set[cpu / 8] |= UInt8(1 << (cpu % 8)) }
         _ = set.withUnsafeBytes { c_pthread_setaffinity_np(pthread_self(), cpuSetBytes, $0.baseAddress!) }

@@ -43,7 +43,7 @@ extension HearthServer {
             }
             let run = OllamaGeneration(server: self, line: requestLine(request), served: served,
                                        name: body.model ?? served.name, start: start, load: load,
-                                       stream: body.stream ?? true)
+                                       stream: body.stream ?? true, eventLoop: context.eventLoop)
             return try await run.run(gen, answer: answer)
         } catch {
             log(request, status: Int(classify(error).status.code), start: start, prompt: 0, generated: 0)

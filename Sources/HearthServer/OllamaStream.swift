@@ -2,6 +2,7 @@ import Foundation
 import HearthEngine
 import Hummingbird
 import Logging
+import NIOCore
 
 /// What a generation route makes of generated text: `/api/generate` streams `response` pieces, `/api/chat`
 /// `message` deltas. It also keeps the whole answer for `stream: false` and the closing object.
@@ -29,6 +30,8 @@ struct OllamaGeneration: Sendable {
     /// Seconds this request waited for the model to load.
     let load: Double
     let stream: Bool
+    /// The connection's event loop: the streaming loop runs there (`EventLoopTaskExecutor`).
+    let eventLoop: (any EventLoop)?
 
     func run(_ gen: GenerationRequest, answer: some OllamaAnswer) async throws -> Response {
         let logprobs = LogprobList(enabled: gen.options.logprobs)
@@ -39,7 +42,7 @@ struct OllamaGeneration: Sendable {
         }
         if !stream { return try await whole(events, gen, answer: answer, logprobs: logprobs) }
         let (server, served, name, start, load, line) = (self.server, self.served, self.name, self.start, self.load, self.line)
-        let body = ResponseBody { writer in
+        let body = ResponseBody { [eventLoop] writer in try await onEventLoop(eventLoop) {
             var stats = GenerationStats()
             var status = 200, sent = 0
             do {
@@ -70,7 +73,7 @@ struct OllamaGeneration: Sendable {
             logLine(server.logger, line, status: status, start: start, prompt: stats.promptTokens,
                     generated: max(stats.generatedTokens, sent))
             try await writer.finish(nil)
-        }
+        } }
         return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: body)
     }
 

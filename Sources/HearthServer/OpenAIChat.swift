@@ -50,7 +50,7 @@ extension HearthServer {
                 log(request, status: 200, start: start, prompt: result.usage.prompt, generated: result.usage.completion)
                 return jsonResponse(result.object)
             }
-            return sseResponse(request, start: start) { send in
+            return sseResponse(request, start: start, eventLoop: context.eventLoop) { send in
                 try await run.stream(streams, includeUsage: body.stream_options?.include_usage ?? false,
                                      recorder: recorder, send: send)
             }

@@ -3,6 +3,7 @@ import HearthChat
 import HearthEngine
 import HearthTokenizers
 import Hummingbird
+import NIOCore
 
 typealias GenerationStream = AsyncThrowingStream<GenerationEvent, Error>
 
@@ -245,11 +246,11 @@ extension HearthServer {
     /// token counts for the log line; `data: [DONE]` follows. A scheduler error mid-stream is sent as an
     /// OpenAI error event (the client raises it); a client that disconnects ends the stream (status 499 logged),
     /// which cancels its sequences.
-    func sseResponse(_ request: Request, start: Date,
+    func sseResponse(_ request: Request, start: Date, eventLoop: (any EventLoop)?,
                      produce: @escaping @Sendable (([String: Any]) async throws -> Void) async throws -> UsageCounts)
         -> Response {
         let logger = self.logger, line = requestLine(request)
-        let body = ResponseBody { writer in
+        let body = ResponseBody { writer in try await onEventLoop(eventLoop) {
             func send(_ obj: [String: Any]) async throws {
                 try await writer.write(ByteBuffer(bytes: Array("data: ".utf8) + jsonBytes(obj) + [0x0A, 0x0A]))
             }
@@ -266,7 +267,7 @@ extension HearthServer {
                 throw error
             }
             try await writer.finish(nil)
-        }
+        } }
         return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
     }
 }

@@ -58,7 +58,7 @@ extension HearthServer {
                 return jsonResponse(result.object)
             }
             let all = streams
-            return sseResponse(request, start: start) { send in
+            return sseResponse(request, start: start, eventLoop: context.eventLoop) { send in
                 try await run.stream(all, includeUsage: body.stream_options?.include_usage ?? false,
                                      recorder: recorder, send: send)
             }

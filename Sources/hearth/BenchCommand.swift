@@ -15,7 +15,7 @@ struct BenchCommand: ParsableCommand {
     @Option(name: [.customShort("t"), .customLong("threads")], help: "Threads (default: physical cores).") var threads: Int?
     @Option(name: [.customShort("o"), .customLong("output")], help: "md, json or csv.") var output: String = "md"
     @Option(name: .customLong("parallel"),
-            help: "Also run N streams of -n tokens at once through the server's scheduler (tgNxP, aggregate t/s).")
+            help: "Also run N streams of -n tokens at once through the server's scheduler (tgNxP, aggregate t/s), alternating with tgN.")
     var parallel: Int = 0
 
     func validate() throws {
@@ -98,15 +98,22 @@ struct BenchCommand: ParsableCommand {
                 tests.append(Test(name: "pp\(nPrompt)", nPrompt: nPrompt, nGen: 0,
                                   samplesNs: try (0..<repetitions).map { _ in try timePrompt() }))
             }
-            if nGen > 0 {
+            if nGen > 0 && parallel > 0 {
+                // tgN and tgNxP repetitions alternate, so the two are measured side by side on a machine whose
+                // speed drifts (this one's by ±10 % within minutes).
+                _ = try timeGen()
+                _ = try timeParallel()
+                var single: [Double] = [], batched: [Double] = []
+                for _ in 0..<repetitions {
+                    single.append(try timeGen())
+                    batched.append(try timeParallel())
+                }
+                tests.append(Test(name: "tg\(nGen)", nPrompt: 0, nGen: nGen, samplesNs: single))
+                tests.append(Test(name: "tg\(nGen)x\(parallel)", nPrompt: 0, nGen: nGen * parallel, samplesNs: batched))
+            } else if nGen > 0 {
                 _ = try timeGen()
                 tests.append(Test(name: "tg\(nGen)", nPrompt: 0, nGen: nGen,
                                   samplesNs: try (0..<repetitions).map { _ in try timeGen() }))
-            }
-            if nGen > 0 && parallel > 0 {
-                _ = try timeParallel()
-                tests.append(Test(name: "tg\(nGen)x\(parallel)", nPrompt: 0, nGen: nGen * parallel,
-                                  samplesNs: try (0..<repetitions).map { _ in try timeParallel() }))
             }
         } catch { throw CLIError("\(error)") }
 
