@@ -13,6 +13,14 @@ import CHearthPrefetch
 /// weight block is loaded and unpacked once into registers (two rows per 512-bit register) and applied to all
 /// the tile's tokens, so the weights are read once per step whatever the number of streams.
 ///
+/// The two rows of a register are interleaved by groups of four bytes (`pairBytes`), so one token's dot products
+/// with both rows sit in alternate int32 lanes and their two scales d_w·d_a come from one 64-bit broadcast load.
+/// Those products are formed first for every block of the tile (two `vmulps` a block for 4 rows × 8 tokens,
+/// ggml's one float product each) and kept in a small per-thread buffer. Multiplying per token and row pair in the
+/// dot loop took a 512-bit ALU slot for each `vpdpbusd`; Qwen2.5-0.5B's Q8_0 output matrix × 8 tokens went from
+/// 0.90× to 0.71× of the prefill GEMM's time with this, the spread prefetch and the scale loads below
+/// (`hearth matmul-bench … --tokens 8 -t 2`), and 8-stream decode from 109 to 137 t/s (bench/RESULTS.md).
+///
 /// Signed weights (Q8_0, Q5_0) use unsigned activations instead of ggml's sign trick: `vpdpbusd` takes
 /// y + 128 (unsigned) against x (signed), starting from −128·Σx, which is the exact Σ x·y (no saturation, the
 /// sums are at most 4·255·128), the same integer as ggml's Σ |x|·sign(y, x) for any activation other than −128
