@@ -355,10 +355,7 @@ private func smallBatchMatmul(_ type: GGMLType, _ data: UnsafeRawPointer, rowByt
     let q = UnsafeMutableRawPointer(adPairs + nb * pairStride).assumingMemoryBound(to: Int8.self)
     avx512ActivationScales(q81: q81, acts: acts, k: k, nTokens: nTokens, tokenStride: stride, ad: ad, asum: asum)
     for b in 0..<nb {
-        for t in nTokens..<stride {  // read by whole groups of 4, never used
-            ad[b * stride + t] = 0
-            asum[b * stride + t] = 0
-        }
+        for t in nTokens..<stride { asum[b * stride + t] = 0 }  // Q4_1 reads whole groups of 4, never uses these
     }
     avx512PairScales(ad, tokenStride: stride, nb: nb, nTokens: nTokens, adPairs)
     avx512PackActivationQuants(acts, q81: q81, k: k, nTokens: nTokens, unsigned: kind != .q4_1, q)

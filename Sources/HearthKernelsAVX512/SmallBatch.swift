@@ -94,31 +94,32 @@ public func avx512SmallBatchMatmul(_ kind: SmallBatchWeights, w: UnsafeRawPointe
             let n = min(8, nTokens - t0)
             // Literal tile widths, so each call is specialized and its accumulators stay in registers.
             let width = n == 8 ? 8 : (n >= 4 ? 4 : (n >= 2 ? 2 : 1))
+            let pf = r0 + 4 < rowEnd && t0 == 0  // the first token tile prefetches the next row tile
             switch (kind, width) {
-            case (.q4_1, 8): smallTile(.q4_1, 8, w, rowBytes, k, r0, rowEnd, q, adPairs, pairStride, asum, tokenStride, t0, y, yStride, products,
-                                                 r0 + 4 < rowEnd && t0 == 0)
-            case (.q4_1, 4): smallTile(.q4_1, 4, w, rowBytes, k, r0, rowEnd, q, adPairs, pairStride, asum, tokenStride, t0, y, yStride, products,
-                                                 r0 + 4 < rowEnd && t0 == 0)
-            case (.q4_1, 2): smallTile(.q4_1, 2, w, rowBytes, k, r0, rowEnd, q, adPairs, pairStride, asum, tokenStride, t0, y, yStride, products,
-                                                 r0 + 4 < rowEnd && t0 == 0)
-            case (.q4_1, _): smallTile(.q4_1, 1, w, rowBytes, k, r0, rowEnd, q, adPairs, pairStride, asum, tokenStride, t0, y, yStride, products,
-                                                 r0 + 4 < rowEnd && t0 == 0)
-            case (.q5_0, 8): smallTile(.q5_0, 8, w, rowBytes, k, r0, rowEnd, q, adPairs, pairStride, asum, tokenStride, t0, y, yStride, products,
-                                                 r0 + 4 < rowEnd && t0 == 0)
-            case (.q5_0, 4): smallTile(.q5_0, 4, w, rowBytes, k, r0, rowEnd, q, adPairs, pairStride, asum, tokenStride, t0, y, yStride, products,
-                                                 r0 + 4 < rowEnd && t0 == 0)
-            case (.q5_0, 2): smallTile(.q5_0, 2, w, rowBytes, k, r0, rowEnd, q, adPairs, pairStride, asum, tokenStride, t0, y, yStride, products,
-                                                 r0 + 4 < rowEnd && t0 == 0)
-            case (.q5_0, _): smallTile(.q5_0, 1, w, rowBytes, k, r0, rowEnd, q, adPairs, pairStride, asum, tokenStride, t0, y, yStride, products,
-                                                 r0 + 4 < rowEnd && t0 == 0)
-            case (.q8_0, 8): smallTile(.q8_0, 8, w, rowBytes, k, r0, rowEnd, q, adPairs, pairStride, asum, tokenStride, t0, y, yStride, products,
-                                                 r0 + 4 < rowEnd && t0 == 0)
-            case (.q8_0, 4): smallTile(.q8_0, 4, w, rowBytes, k, r0, rowEnd, q, adPairs, pairStride, asum, tokenStride, t0, y, yStride, products,
-                                                 r0 + 4 < rowEnd && t0 == 0)
-            case (.q8_0, 2): smallTile(.q8_0, 2, w, rowBytes, k, r0, rowEnd, q, adPairs, pairStride, asum, tokenStride, t0, y, yStride, products,
-                                                 r0 + 4 < rowEnd && t0 == 0)
-            case (.q8_0, _): smallTile(.q8_0, 1, w, rowBytes, k, r0, rowEnd, q, adPairs, pairStride, asum, tokenStride, t0, y, yStride, products,
-                                                 r0 + 4 < rowEnd && t0 == 0)
+            case (.q4_1, 8): smallTile(.q4_1, 8, w, rowBytes, k, r0, rowEnd, q, adPairs, pairStride, asum, tokenStride, t0, y,
+                                               yStride, products, pf)
+            case (.q4_1, 4): smallTile(.q4_1, 4, w, rowBytes, k, r0, rowEnd, q, adPairs, pairStride, asum, tokenStride, t0, y,
+                                               yStride, products, pf)
+            case (.q4_1, 2): smallTile(.q4_1, 2, w, rowBytes, k, r0, rowEnd, q, adPairs, pairStride, asum, tokenStride, t0, y,
+                                               yStride, products, pf)
+            case (.q4_1, _): smallTile(.q4_1, 1, w, rowBytes, k, r0, rowEnd, q, adPairs, pairStride, asum, tokenStride, t0, y,
+                                               yStride, products, pf)
+            case (.q5_0, 8): smallTile(.q5_0, 8, w, rowBytes, k, r0, rowEnd, q, adPairs, pairStride, asum, tokenStride, t0, y,
+                                               yStride, products, pf)
+            case (.q5_0, 4): smallTile(.q5_0, 4, w, rowBytes, k, r0, rowEnd, q, adPairs, pairStride, asum, tokenStride, t0, y,
+                                               yStride, products, pf)
+            case (.q5_0, 2): smallTile(.q5_0, 2, w, rowBytes, k, r0, rowEnd, q, adPairs, pairStride, asum, tokenStride, t0, y,
+                                               yStride, products, pf)
+            case (.q5_0, _): smallTile(.q5_0, 1, w, rowBytes, k, r0, rowEnd, q, adPairs, pairStride, asum, tokenStride, t0, y,
+                                               yStride, products, pf)
+            case (.q8_0, 8): smallTile(.q8_0, 8, w, rowBytes, k, r0, rowEnd, q, adPairs, pairStride, asum, tokenStride, t0, y,
+                                               yStride, products, pf)
+            case (.q8_0, 4): smallTile(.q8_0, 4, w, rowBytes, k, r0, rowEnd, q, adPairs, pairStride, asum, tokenStride, t0, y,
+                                               yStride, products, pf)
+            case (.q8_0, 2): smallTile(.q8_0, 2, w, rowBytes, k, r0, rowEnd, q, adPairs, pairStride, asum, tokenStride, t0, y,
+                                               yStride, products, pf)
+            case (.q8_0, _): smallTile(.q8_0, 1, w, rowBytes, k, r0, rowEnd, q, adPairs, pairStride, asum, tokenStride, t0, y,
+                                               yStride, products, pf)
             }
             t0 += width
         }
