@@ -152,6 +152,8 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
             for t in t0..<t1 { avx512QuantizeQ8K(x + t * k, k: k, positiveTies: false, acts + t * aRow) }
         } else if isa == .avx512 {
             avx512QuantizeGGML(x, k: k, tokenStart: t0, tokenEnd: t1, q81: q81, acts)
+        } else if isa == .avx2 && activation != .q8_K {
+            avx2QuantizeGGML(x, k: k, tokenStart: t0, tokenEnd: t1, q81: q81, acts)
         } else {
             for t in t0..<t1 { ExactKernels.quantizeRow(activation, x + t * k, acts + t * aRow, k) }
         }
@@ -218,11 +220,12 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
         return
     }
     if type == .q6_K && ExactKernels.usesTiledKQuant(nTokens: nTokens) {
-        pool.run { t, _ in
-            let r0 = min(rows, t * chunk), r1 = min(rows, r0 + chunk)
+        pool.runChunks(items: rows, grain: batchGrain(pool, rows: rows, align: 1, rowBytes: rowBytes, nTokens: nTokens)) { _, r0, r1 in
             for r in r0..<r1 {
                 for tok in 0..<nTokens {
-                    y[tok * rows + r] = ExactKernels.dotKQuantTiled(.q6_K, k, data + r * rowBytes, acts + tok * aRow)
+                    y[tok * rows + r] = isa == .scalar
+                        ? ExactKernels.dotKQuantTiled(.q6_K, k, data + r * rowBytes, acts + tok * aRow)
+                        : avx2DotQ6K(k: k, w: data + r * rowBytes, a: acts + tok * aRow, tiled: true)
                 }
             }
         }
@@ -244,12 +247,13 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
         return
     }
     if type == .q4_K {
-        pool.run { t, _ in
-            let r0 = min(rows, t * chunk), r1 = min(rows, r0 + chunk)
+        pool.runChunks(items: rows, grain: batchGrain(pool, rows: rows, align: 1, rowBytes: rowBytes, nTokens: nTokens)) { _, r0, r1 in
             for r in r0..<r1 {
                 for tok in 0..<nTokens {
-                    y[tok * rows + r] = ExactKernels.dotQ4_K(k, data + r * rowBytes, acts + tok * aRow,
-                                                             kernel: ExactKernels.q4KKernel(token: tok, nTokens: nTokens, rows: rows))
+                    let kernel = ExactKernels.q4KKernel(token: tok, nTokens: nTokens, rows: rows)
+                    y[tok * rows + r] = isa == .scalar
+                        ? ExactKernels.dotQ4_K(k, data + r * rowBytes, acts + tok * aRow, kernel: kernel)
+                        : avx2DotQ4K(k: k, w: data + r * rowBytes, a: acts + tok * aRow, kernel: kernel.avx2)
                 }
             }
         }
@@ -302,12 +306,41 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
         }
         return
     }
+    if isa != .scalar {
+        // AVX2 (and AVX-512 for what it has no kernel of its own): rows claimed in chunks as they go.
+        let kind: AVX2ExactKind? = type == .q4_1 ? .q4_1 : type == .q5_0 ? .q5_0 : type == .q8_0 ? .q8_0 : nil
+        pool.runChunks(items: rows, grain: batchGrain(pool, rows: rows, align: 1, rowBytes: rowBytes, nTokens: nTokens)) { _, r0, r1 in
+            if let kind {
+                avx2ExactMatmul(kind: kind, w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1, acts: acts,
+                                aRow: aRow, nTokens: nTokens, y: y, yStride: rows)
+                return
+            }
+            for r in r0..<r1 {
+                for tok in 0..<nTokens {
+                    y[tok * rows + r] = avx2DotQ6K(k: k, w: data + r * rowBytes, a: acts + tok * aRow, tiled: false)
+                }
+            }
+        }
+        return
+    }
     pool.run { t, _ in
         let r0 = min(rows, t * chunk), r1 = min(rows, r0 + chunk)
         for r in r0..<r1 {
             for tok in 0..<nTokens {
                 y[tok * rows + r] = ExactKernels.dot(type, k, data + r * rowBytes, acts + tok * aRow)
             }
+        }
+    }
+}
+
+extension ExactKernels.Q4KKernel {
+    /// The same kernel in the AVX2 module's terms.
+    var avx2: AVX2Q4KKernel {
+        switch self {
+        case .gemm: return .gemm
+        case .gemv: return .gemv
+        case .rowwise: return .rowwise
+        case .tiled: return .tiled
         }
     }
 }

@@ -1,0 +1,134 @@
+import _Builtin_intrinsics.intel
+import HearthTensors
+
+/// AVX2 Q4_K and Q6_K dots against Q8_K activations (292-byte blocks: float d, 256 quants, 16 int16 group sums),
+/// with the float arithmetic of each ggml kernel that `ExactKernels` (HearthKernels/ExactQ4K.swift) emulates:
+/// the integer sums come from `maddubs`/`madd` (exact: no pair reaches the int16 limit), the float steps follow
+/// the portable reference line for line.
+
+@inline(__always) private func load256(_ p: UnsafeRawPointer) -> __m256i {
+    _mm256_loadu_si256(p.assumingMemoryBound(to: __m256i_u.self))
+}
+
+/// ggml's Q4_K kernels, as `ExactKernels.Q4KKernel` (same order).
+public enum AVX2Q4KKernel: Int, Sendable {
+    case gemm, gemv, rowwise, tiled
+}
+
+/// (scale, min) of the eight sub-blocks from the 12 packed bytes at `p` (ggml `get_scale_min_k4`).
+@inline(__always) private func q4KScales(_ p: UnsafeRawPointer) -> (sc: SIMD8<Int32>, mn: SIMD8<Int32>) {
+    func u(_ i: Int) -> Int32 { Int32(p.load(fromByteOffset: i, as: UInt8.self)) }
+    var sc = SIMD8<Int32>(), mn = SIMD8<Int32>()
+    for s in 0..<4 {
+        sc[s] = u(s) & 63
+        mn[s] = u(s + 4) & 63
+        sc[s + 4] = (u(s + 8) & 0x0F) | ((u(s) >> 6) << 4)
+        mn[s + 4] = (u(s + 8) >> 4) | ((u(s + 4) >> 6) << 4)
+    }
+    return (sc, mn)
+}
+
+/// One Q4_K row · one Q8_K row (`k` a multiple of 256) with the float arithmetic of ggml's `kernel`.
+public func avx2DotQ4K(k: Int, w: UnsafeRawPointer, a: UnsafeRawPointer, kernel: AVX2Q4KKernel) -> Float {
+    let m4 = _mm256_set1_epi8(0x0F)
+    var acc8 = _mm256_setzero_ps()
+    var accm4 = SIMD4<Float>()
+    var acc: Float = 0, accm: Float = 0
+    for b in 0..<(k / 256) {
+        let x = w + b * 144, yb = a + b * 292
+        let da = yb.loadUnaligned(as: Float.self)
+        let dw = h2f(x), dminw = h2f(x + 2)
+        let (sc, mn) = q4KScales(x + 4)
+        // Pair p: lanes of sc_{2p}·(sub-block 2p) + sc_{2p+1}·(sub-block 2p+1), lane l = elements 4l…4l+3.
+        var pairs = InlineArray<4, __m256i>(repeating: _mm256_setzero_si256())
+        for p in 0..<4 {
+            let q = load256(x + 16 + 32 * p)
+            let lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4)
+            let p0 = _mm256_maddubs_epi16(lo, load256(yb + 4 + 64 * p))
+            let p1 = _mm256_maddubs_epi16(hi, load256(yb + 36 + 64 * p))
+            pairs[p] = _mm256_add_epi32(_mm256_madd_epi16(p0, _mm256_set1_epi16(Int16(sc[2 * p]))),
+                                        _mm256_madd_epi16(p1, _mm256_set1_epi16(Int16(sc[2 * p + 1]))))
+        }
+        var bs = SIMD8<Int32>()
+        for s in 0..<8 {
+            bs[s] = Int32(yb.loadUnaligned(fromByteOffset: 260 + 4 * s, as: Int16.self))
+                &+ Int32(yb.loadUnaligned(fromByteOffset: 262 + 4 * s, as: Int16.self))
+        }
+        let total = _mm256_add_epi32(_mm256_add_epi32(pairs[0], pairs[1]), _mm256_add_epi32(pairs[2], pairs[3]))
+        switch kernel {
+        case .rowwise:
+            let d = da * dw, dmin = -da * dminw
+            for p in 0..<4 {
+                let prod = mn[2 * p] &* bs[2 * p] &+ mn[2 * p + 1] &* bs[2 * p + 1]
+                accm4[p] = accm4[p].addingProduct(dmin, Float(prod))
+            }
+            acc8 = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(total), acc8)
+        case .gemv:
+            let imin = (mn &* bs).wrappedSum()
+            acc = acc.addingProduct(Float(hsumInt(total)), dw * da)
+            accm = accm.addingProduct(Float(imin), dminw * da)
+        case .gemm:
+            let dd = dw * da, dm = dminw * da
+            for p in 0..<4 {
+                acc = acc.addingProduct(Float(hsumInt(pairs[p])), dd)
+                accm = accm.addingProduct(Float(mn[2 * p] &* bs[2 * p] &+ mn[2 * p + 1] &* bs[2 * p + 1]), dm)
+            }
+        case .tiled:
+            let s1 = hsumInt(total), s2 = (mn &* bs).wrappedSum()
+            let r = (Float(s1) * dw).addingProduct(-Float(s2), dminw)
+            acc = acc.addingProduct(r, da)
+        }
+    }
+    switch kernel {
+    case .rowwise: return hsumGGML(acc8) + ((accm4[0] + accm4[2]) + (accm4[1] + accm4[3]))
+    case .tiled: return acc
+    case .gemm, .gemv: return acc - accm
+    }
+}
+
+/// One Q6_K row · one Q8_K row: ggml's AVX2 `ggml_vec_dot_q6_K_q8_K` arithmetic (`tiled` false; the −32 offset
+/// through the activation group sums stored in the block), or the tiled matmul's (`tiled` true: per block
+/// r = Float(Σ sc·q·a)·d_w, acc = fma(r, d_a, acc), with Σ a computed from the quants themselves).
+public func avx2DotQ6K(k: Int, w: UnsafeRawPointer, a: UnsafeRawPointer, tiled: Bool) -> Float {
+    let m4 = _mm256_set1_epi8(0x0F), m3 = _mm256_set1_epi8(0x03)
+    let ones8 = _mm256_set1_epi8(1)
+    var acc8 = _mm256_setzero_ps()
+    var acc: Float = 0
+    for b in 0..<(k / 256) {
+        let x = w + b * 210, yb = a + b * 292
+        let scp = x + 192
+        var lanes = _mm256_setzero_si256(), lanesA = _mm256_setzero_si256()
+        for n in 0..<2 {
+            let ql0 = load256(x + 64 * n), ql1 = load256(x + 64 * n + 32), qh = load256(x + 128 + 32 * n)
+            let u0 = _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4))
+            let u1 = _mm256_or_si256(_mm256_and_si256(ql1, m4),
+                                     _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m3), 4))
+            let u2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
+                                     _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m3), 4))
+            let u3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                                     _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m3), 4))
+            @inline(__always) func chunk(_ u: __m256i, _ c: Int) {
+                let q8 = load256(yb + 4 + 32 * c)
+                let s0 = Int16(scp.load(fromByteOffset: 2 * c, as: Int8.self))
+                let s1 = Int16(scp.load(fromByteOffset: 2 * c + 1, as: Int8.self))
+                let scv = _mm256_set_m128i(_mm_set1_epi16(s1), _mm_set1_epi16(s0))
+                lanes = _mm256_add_epi32(lanes, _mm256_madd_epi16(_mm256_maddubs_epi16(u, q8), scv))
+                if tiled {
+                    lanesA = _mm256_add_epi32(lanesA, _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, q8), scv))
+                }
+            }
+            chunk(u0, 4 * n); chunk(u1, 4 * n + 1); chunk(u2, 4 * n + 2); chunk(u3, 4 * n + 3)
+        }
+        let da = yb.loadUnaligned(as: Float.self)
+        if tiled {
+            let s1 = hsumInt(lanes) &- (hsumInt(lanesA) &<< 5)
+            acc = acc.addingProduct(Float(s1) * h2f(x + 208), da)
+        } else {
+            let bsums = load256(yb + 260)
+            let sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(scp.assumingMemoryBound(to: __m128i_u.self)))
+            lanes = _mm256_sub_epi32(lanes, _mm256_slli_epi32(_mm256_madd_epi16(bsums, sc16), 5))
+            acc8 = _mm256_fmadd_ps(_mm256_set1_ps(da * h2f(x + 208)), _mm256_cvtepi32_ps(lanes), acc8)
+        }
+    }
+    return tiled ? acc : hsumGGML(acc8)
+}
