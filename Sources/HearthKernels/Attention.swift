@@ -1,6 +1,7 @@
 import Foundation
 import HearthTensors
 import HearthKernelsAVX512
+import HearthKernelsAVX2
 
 /// Causal self-attention of one query head against the keys/values a sequence holds in a paged KV cache.
 ///
@@ -28,6 +29,7 @@ public struct PagedKV {
 
 public enum Attention {
     public static let useAVX512 = KernelISA.selected == .avx512
+    static let useAVX2 = KernelISA.selected == .avx2
 
     /// out[0..<headDim] = softmax(scale · q·K[0..<nKeys]) · V for KV head `kvHead`, computed as llama.cpp's CPU
     /// flash attention does with its default F16 cache (ggml-cpu ops.cpp, `flash_attn_ext_f16`; online softmax,
@@ -45,6 +47,12 @@ public enum Attention {
             avx512AttendHeadF16(q: q, out: out, k: kv.k, v: kv.v, slotStride: kv.slotStride, blockSize: kv.blockSize,
                                 blocks: kv.blocks, kvOffset: off, headDim: headDim, first: first, nKeys: nKeys,
                                 scale: scale)
+            return
+        }
+        if useAVX2, headDim % 16 == 0, headDim <= 256 {
+            avx2AttendHeadF16(q: q, out: out, k: kv.k, v: kv.v, slotStride: kv.slotStride, blockSize: kv.blockSize,
+                              blocks: kv.blocks, kvOffset: off, headDim: headDim, first: first, nKeys: nKeys,
+                              scale: scale)
             return
         }
         attendHeadScalar(q: q, out: out, kv: kv, kvHead: kvHead, headDim: headDim, nKeys: nKeys, scale: scale,

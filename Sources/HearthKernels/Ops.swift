@@ -1,6 +1,7 @@
 import Foundation
 import HearthTensors
 import HearthKernelsAVX512
+import HearthKernelsAVX2
 
 /// Element-wise and per-row operations of the transformer graph. Written as plain loops over unsafe pointers:
 /// this module is compiled with `-Ounchecked`, so LLVM vectorizes them (../shared/notes/swift-kernels.md).
@@ -84,6 +85,8 @@ public enum Ops {
     public static func swiglu(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, _ n: Int) {
         if KernelISA.selected == .avx512 {
             swigluGGML(gate, up, n)
+        } else if KernelISA.selected == .avx2 {
+            avx2SwiGLU(gate, up, n, lane: ggmlExpfLane)
         } else {
             swigluGGMLScalar(gate, up, n)
         }
@@ -140,6 +143,7 @@ public enum Ops {
     /// Rounds floats to IEEE half (round to nearest even), as a KV cache write does.
     public static func toHalf(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<UInt16>, _ n: Int) {
         if KernelISA.selected == .avx512 { avx512FloatToHalf(x, y, n); return }
+        if KernelISA.selected == .avx2 { avx2FloatToHalf(x, y, n); return }
         for i in 0..<n { y[i] = floatToHalf(x[i]) }
     }
 

@@ -30,5 +30,10 @@ static inline HEARTH_AVX512 __m256i hearth_cvtps_ph(__m512 v) {
 static inline HEARTH_AVX512 __m512i hearth_gather_scale2(__m512i idx, const void *base) {
     return _mm512_i32gather_epi32(idx, base, 2);
 }
+
+/// The 256-bit `vcvtps2ph` (F16C, round to nearest even) for the AVX2 kernels.
+static inline __attribute__((always_inline, target("avx2,f16c"))) __m128i hearth_cvtps_ph256(__m256 v) {
+    return _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT);
+}
 #endif
 #endif
