@@ -29,7 +29,8 @@ public struct PagedKV {
 
 public enum Attention {
     public static let useAVX512 = KernelISA.selected == .avx512
-    static let useAVX2 = KernelISA.selected == .avx2
+    /// AVX2 without AVX-512: the AVX2 module's versions of the same kernels (same bits).
+    public static let useAVX2 = KernelISA.selected == .avx2
 
     /// out[0..<headDim] = softmax(scale · q·K[0..<nKeys]) · V for KV head `kvHead`, computed as llama.cpp's CPU
     /// flash attention does with its default F16 cache (ggml-cpu ops.cpp, `flash_attn_ext_f16`; online softmax,

@@ -246,6 +246,20 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
         }
         return
     }
+    if type == .q4_K && isa != .scalar {
+        // The kernel changes once at most: GEMM tokens first, then the GEMV tail (or one kernel for all).
+        let split = (0..<nTokens).first { ExactKernels.q4KKernel(token: $0, nTokens: nTokens, rows: rows)
+            != ExactKernels.q4KKernel(token: 0, nTokens: nTokens, rows: rows) } ?? nTokens
+        pool.runChunks(items: rows, grain: batchGrain(pool, rows: rows, align: 1, rowBytes: rowBytes, nTokens: nTokens)) { _, r0, r1 in
+            for (t0, t1) in [(0, split), (split, nTokens)] where t0 < t1 {
+                avx2Q4KRows(k: k, w: data, rowBytes: rowBytes, rowStart: r0, rowEnd: r1, acts: acts, aRow: aRow,
+                            tokenStart: t0, tokenEnd: t1,
+                            kernel: ExactKernels.q4KKernel(token: t0, nTokens: nTokens, rows: rows).avx2,
+                            y: y, yStride: rows)
+            }
+        }
+        return
+    }
     if type == .q4_K {
         pool.runChunks(items: rows, grain: batchGrain(pool, rows: rows, align: 1, rowBytes: rowBytes, nTokens: nTokens)) { _, r0, r1 in
             for r in r0..<r1 {
@@ -309,10 +323,18 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
     if isa != .scalar {
         // AVX2 (and AVX-512 for what it has no kernel of its own): rows claimed in chunks as they go.
         let kind: AVX2ExactKind? = type == .q4_1 ? .q4_1 : type == .q5_0 ? .q5_0 : type == .q8_0 ? .q8_0 : nil
-        pool.runChunks(items: rows, grain: batchGrain(pool, rows: rows, align: 1, rowBytes: rowBytes, nTokens: nTokens)) { _, r0, r1 in
+        let nb = k / 32
+        let scales = pool.scratch.floats(kind == nil ? 0 : 2 * nb * nTokens)
+        if kind != nil {
+            avx2ActivationScales(q81: q81, acts: acts, k: k, nTokens: nTokens, ad: scales, asum: scales + nb * nTokens)
+        }
+        // Tiles of 4 rows (decode) or 2 rows (prefill): chunks in multiples of 4.
+        let align = kind == nil ? 1 : 4
+        pool.runChunks(items: rows, grain: batchGrain(pool, rows: rows, align: align, rowBytes: rowBytes, nTokens: nTokens)) { _, r0, r1 in
             if let kind {
                 avx2ExactMatmul(kind: kind, w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1, acts: acts,
-                                aRow: aRow, nTokens: nTokens, y: y, yStride: rows)
+                                aRow: aRow, ad: scales, asum: scales + nb * nTokens, nTokens: nTokens, y: y,
+                                yStride: rows)
                 return
             }
             for r in r0..<r1 {

@@ -107,73 +107,129 @@ public enum AVX2ExactKind: Int, Sendable {
     case q4_1, q5_0, q8_0
 }
 
-/// `y[t·yStride + r] = dot(row r, token t)` for rows `rowStart..<rowEnd` and every token, with ggml's per-dot
-/// arithmetic (`ExactKernels.dot`). `acts` holds `nTokens` rows of Q8_1 (Q4_1) or Q8_0 blocks, `aRow` bytes each.
-/// Four tokens share each weight block's unpacking.
-public func avx2ExactMatmul(kind: AVX2ExactKind, w: UnsafeRawPointer, rowBytes: Int, k: Int, rowStart: Int,
-                            rowEnd: Int, acts: UnsafeRawPointer, aRow: Int, nTokens: Int,
-                            y: UnsafeMutablePointer<Float>, yStride: Int) {
-    switch kind {
-    case .q4_1: exactRows(0, w, rowBytes, k, rowStart, rowEnd, acts, aRow, nTokens, y, yStride)
-    case .q5_0: exactRows(1, w, rowBytes, k, rowStart, rowEnd, acts, aRow, nTokens, y, yStride)
-    case .q8_0: exactRows(2, w, rowBytes, k, rowStart, rowEnd, acts, aRow, nTokens, y, yStride)
+/// Per-token activation scales as floats, [token][block]: `ad` = d, `asum` = s (Q8_1 only; 0 for Q8_0).
+public func avx2ActivationScales(q81: Bool, acts: UnsafeRawPointer, k: Int, nTokens: Int,
+                                 ad: UnsafeMutablePointer<Float>, asum: UnsafeMutablePointer<Float>) {
+    let nb = k / 32, aBytes = q81 ? 36 : 34
+    for t in 0..<nTokens {
+        for b in 0..<nb {
+            let blk = acts + (t * nb + b) * aBytes
+            ad[t * nb + b] = h2f(blk)
+            asum[t * nb + b] = q81 ? h2f(blk + 2) : 0
+        }
     }
+}
+
+/// `y[t·yStride + r] = dot(row r, token t)` for rows `rowStart..<rowEnd` and every token, with ggml's per-dot
+/// arithmetic (`ExactKernels.dot`: lanes = fma(d_w·d_a, Float(4-element sums), lanes) per block, the Q4_1 term
+/// Σ fma(m_w, s_a) beside it, ggml's horizontal sum). `acts` holds `nTokens` rows of Q8_1 (Q4_1) or Q8_0 blocks,
+/// `aRow` bytes each; `ad`/`asum` their scales from `avx2ActivationScales`. Register tiles: 4 rows × 1 token
+/// below 4 tokens (decode), 2 rows × 4 tokens otherwise; each output's arithmetic is its own, so the tile shape
+/// does not change a bit.
+public func avx2ExactMatmul(kind: AVX2ExactKind, w: UnsafeRawPointer, rowBytes: Int, k: Int, rowStart: Int,
+                            rowEnd: Int, acts: UnsafeRawPointer, aRow: Int, ad: UnsafePointer<Float>,
+                            asum: UnsafePointer<Float>, nTokens: Int, y: UnsafeMutablePointer<Float>, yStride: Int) {
+    switch kind {
+    case .q4_1: exactRows(0, w, rowBytes, k, rowStart, rowEnd, acts, aRow, ad, asum, nTokens, y, yStride)
+    case .q5_0: exactRows(1, w, rowBytes, k, rowStart, rowEnd, acts, aRow, ad, asum, nTokens, y, yStride)
+    case .q8_0: exactRows(2, w, rowBytes, k, rowStart, rowEnd, acts, aRow, ad, asum, nTokens, y, yStride)
+    }
+}
+
+/// A weight block as the multiplier operand: unsigned bytes `u` and the signs to give the activations
+/// (Q4_1: unsigned already, `signs` unused; Q5_0/Q8_0: |x| and x, ggml's sign trick).
+@inline(__always) private func weightBlock(_ kind: Int, _ wb: UnsafeRawPointer) -> (u: __m256i, signs: __m256i) {
+    if kind == 0 { let u = q41Bytes(wb + 4); return (u, u) }
+    let x = kind == 1 ? q50Bytes(wb) : load256(wb + 2)
+    return (_mm256_sign_epi8(x, x), x)
+}
+
+@inline(__always) private func blockLanes(_ kind: Int, _ w: (u: __m256i, signs: __m256i), _ q: __m256i) -> __m256 {
+    _mm256_cvtepi32_ps(kind == 0 ? lanesUS(w.u, q) : lanesUS(w.u, _mm256_sign_epi8(q, w.signs)))
 }
 
 @inline(__always)
 private func exactRows(_ kind: Int, _ w: UnsafeRawPointer, _ rowBytes: Int, _ k: Int, _ rowStart: Int,
-                       _ rowEnd: Int, _ acts: UnsafeRawPointer, _ aRow: Int, _ nTokens: Int,
-                       _ y: UnsafeMutablePointer<Float>, _ yStride: Int) {
+                       _ rowEnd: Int, _ acts: UnsafeRawPointer, _ aRow: Int, _ ad: UnsafePointer<Float>,
+                       _ asum: UnsafePointer<Float>, _ nTokens: Int, _ y: UnsafeMutablePointer<Float>, _ yStride: Int) {
     let nb = k / 32
     let wBytes = kind == 0 ? 20 : (kind == 1 ? 22 : 34)
     let aBytes = kind == 0 ? 36 : 34, aq = kind == 0 ? 4 : 2
-    for r in rowStart..<rowEnd {
-        let wr = w + r * rowBytes
+    if nTokens < 4 {
+        var r0 = rowStart
+        while r0 < rowEnd {
+            // Rows past the end repeat the last one (computed, not stored).
+            let w0 = w + r0 * rowBytes, w1 = w + min(r0 + 1, rowEnd - 1) * rowBytes
+            let w2 = w + min(r0 + 2, rowEnd - 1) * rowBytes, w3 = w + min(r0 + 3, rowEnd - 1) * rowBytes
+            for t in 0..<nTokens {
+                let a = acts + t * aRow + aq, adt = ad + t * nb, ast = asum + t * nb
+                var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
+                var acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps()
+                var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+                for b in 0..<nb {
+                    let q = load256(a + b * aBytes)
+                    let da = _mm256_broadcast_ss(adt + b)
+                    let b0 = w0 + b * wBytes, b1 = w1 + b * wBytes, b2 = w2 + b * wBytes, b3 = w3 + b * wBytes
+                    acc0 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(h2f(b0)), da), blockLanes(kind, weightBlock(kind, b0), q), acc0)
+                    acc1 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(h2f(b1)), da), blockLanes(kind, weightBlock(kind, b1), q), acc1)
+                    acc2 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(h2f(b2)), da), blockLanes(kind, weightBlock(kind, b2), q), acc2)
+                    acc3 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(h2f(b3)), da), blockLanes(kind, weightBlock(kind, b3), q), acc3)
+                    if kind == 0 {
+                        let sa = ast[b]
+                        s0 = s0.addingProduct(h2f(b0 + 2), sa); s1 = s1.addingProduct(h2f(b1 + 2), sa)
+                        s2 = s2.addingProduct(h2f(b2 + 2), sa); s3 = s3.addingProduct(h2f(b3 + 2), sa)
+                    }
+                }
+                let yt = y + t * yStride
+                yt[r0] = hsumGGML(acc0) + s0
+                if r0 + 1 < rowEnd { yt[r0 + 1] = hsumGGML(acc1) + s1 }
+                if r0 + 2 < rowEnd { yt[r0 + 2] = hsumGGML(acc2) + s2 }
+                if r0 + 3 < rowEnd { yt[r0 + 3] = hsumGGML(acc3) + s3 }
+            }
+            r0 += 4
+        }
+        return
+    }
+    var r0 = rowStart
+    while r0 < rowEnd {
+        let w0 = w + r0 * rowBytes, w1 = w + min(r0 + 1, rowEnd - 1) * rowBytes
         var t0 = 0
         while t0 < nTokens {
-            let n = min(4, nTokens - t0)
-            let a0 = acts + t0 * aRow, a1 = acts + (t0 + min(1, n - 1)) * aRow
-            let a2 = acts + (t0 + min(2, n - 1)) * aRow, a3 = acts + (t0 + min(3, n - 1)) * aRow
-            var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
-            var acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps()
-            var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+            // Tokens past the end repeat the last one (computed, not stored).
+            let last = nTokens - 1
+            let ta = t0, tb = min(t0 + 1, last), tc = min(t0 + 2, last), td = min(t0 + 3, last)
+            let aA = acts + ta * aRow + aq, aB = acts + tb * aRow + aq
+            let aC = acts + tc * aRow + aq, aD = acts + td * aRow + aq
+            var x0 = _mm256_setzero_ps(), x1 = _mm256_setzero_ps(), x2 = _mm256_setzero_ps(), x3 = _mm256_setzero_ps()
+            var z0 = _mm256_setzero_ps(), z1 = _mm256_setzero_ps(), z2 = _mm256_setzero_ps(), z3 = _mm256_setzero_ps()
+            var sx = SIMD4<Float>(), sz = SIMD4<Float>()
             for b in 0..<nb {
-                let wb = wr + b * wBytes, off = b * aBytes
-                let dw = h2f(wb)
-                @inline(__always) func one(_ a: UnsafeRawPointer, _ acc: inout __m256, _ u: __m256i,
-                                           _ signs: __m256i) {
-                    let ab = a + off
-                    let q = load256(ab + aq)
-                    let lanes = kind == 0 ? lanesUS(u, q) : lanesUS(u, _mm256_sign_epi8(q, signs))
-                    acc = _mm256_fmadd_ps(_mm256_set1_ps(dw * h2f(ab)), _mm256_cvtepi32_ps(lanes), acc)
+                let b0 = w0 + b * wBytes, b1 = w1 + b * wBytes
+                let wa = weightBlock(kind, b0), wz = weightBlock(kind, b1)
+                let dx = _mm256_set1_ps(h2f(b0)), dz = _mm256_set1_ps(h2f(b1))
+                let off = b * aBytes
+                @inline(__always) func token(_ a: UnsafeRawPointer, _ t: Int, _ x: inout __m256, _ z: inout __m256) {
+                    let q = load256(a + off)
+                    let da = _mm256_broadcast_ss(ad + t * nb + b)
+                    x = _mm256_fmadd_ps(_mm256_mul_ps(dx, da), blockLanes(kind, wa, q), x)
+                    z = _mm256_fmadd_ps(_mm256_mul_ps(dz, da), blockLanes(kind, wz, q), z)
                 }
-                let u: __m256i, signs: __m256i
+                token(aA, ta, &x0, &z0); token(aB, tb, &x1, &z1); token(aC, tc, &x2, &z2); token(aD, td, &x3, &z3)
                 if kind == 0 {
-                    u = q41Bytes(wb + 4); signs = u
-                } else {
-                    let x = kind == 1 ? q50Bytes(wb) : load256(wb + 2)
-                    u = _mm256_sign_epi8(x, x); signs = x
-                }
-                one(a0, &acc0, u, signs)
-                if kind == 0 { s0 = s0.addingProduct(h2f(wb + 2), h2f(a0 + off + 2)) }
-                if n > 1 {
-                    one(a1, &acc1, u, signs)
-                    if kind == 0 { s1 = s1.addingProduct(h2f(wb + 2), h2f(a1 + off + 2)) }
-                }
-                if n > 2 {
-                    one(a2, &acc2, u, signs)
-                    if kind == 0 { s2 = s2.addingProduct(h2f(wb + 2), h2f(a2 + off + 2)) }
-                }
-                if n > 3 {
-                    one(a3, &acc3, u, signs)
-                    if kind == 0 { s3 = s3.addingProduct(h2f(wb + 2), h2f(a3 + off + 2)) }
+                    let sa = SIMD4<Float>(asum[ta * nb + b], asum[tb * nb + b], asum[tc * nb + b], asum[td * nb + b])
+                    sx = sx.addingProduct(SIMD4<Float>(repeating: h2f(b0 + 2)), sa)
+                    sz = sz.addingProduct(SIMD4<Float>(repeating: h2f(b1 + 2)), sa)
                 }
             }
-            y[t0 * yStride + r] = hsumGGML(acc0) + s0
-            if n > 1 { y[(t0 + 1) * yStride + r] = hsumGGML(acc1) + s1 }
-            if n > 2 { y[(t0 + 2) * yStride + r] = hsumGGML(acc2) + s2 }
-            if n > 3 { y[(t0 + 3) * yStride + r] = hsumGGML(acc3) + s3 }
+            @inline(__always) func put(_ j: Int, _ x: __m256, _ z: __m256) {
+                guard t0 + j < nTokens else { return }
+                let yt = y + (t0 + j) * yStride
+                yt[r0] = hsumGGML(x) + sx[j]
+                if r0 + 1 < rowEnd { yt[r0 + 1] = hsumGGML(z) + sz[j] }
+            }
+            put(0, x0, z0); put(1, x1, z1); put(2, x2, z2); put(3, x3, z3)
             t0 += 4
         }
+        r0 += 2
     }
 }

@@ -132,3 +132,83 @@ public func avx2DotQ6K(k: Int, w: UnsafeRawPointer, a: UnsafeRawPointer, tiled: 
     }
     return tiled ? acc : hsumGGML(acc8)
 }
+
+/// `y[t·yStride + r]` = `avx2DotQ4K(row r, token t, kernel)` for rows `rowStart..<rowEnd` and tokens
+/// `tokenStart..<tokenEnd` (every token of the range on the same `kernel`): up to four tokens share each block's
+/// scale decoding and nibble unpacking. Same bits as the one-dot function.
+public func avx2Q4KRows(k: Int, w: UnsafeRawPointer, rowBytes: Int, rowStart: Int, rowEnd: Int,
+                        acts: UnsafeRawPointer, aRow: Int, tokenStart: Int, tokenEnd: Int, kernel: AVX2Q4KKernel,
+                        y: UnsafeMutablePointer<Float>, yStride: Int) {
+    let m4 = _mm256_set1_epi8(0x0F)
+    for r in rowStart..<rowEnd {
+        let wr = w + r * rowBytes
+        var t0 = tokenStart
+        while t0 < tokenEnd {
+            let n = min(4, tokenEnd - t0)
+            var acc8 = InlineArray<4, __m256>(repeating: _mm256_setzero_ps())
+            var accm4 = InlineArray<4, SIMD4<Float>>(repeating: SIMD4<Float>())
+            var acc = SIMD4<Float>(), accm = SIMD4<Float>()
+            for b in 0..<(k / 256) {
+                let x = wr + b * 144
+                let dw = h2f(x), dminw = h2f(x + 2)
+                let (sc, mn) = q4KScales(x + 4)
+                var lo = InlineArray<4, __m256i>(repeating: _mm256_setzero_si256()), hi = lo
+                for p in 0..<4 {
+                    let q = load256(x + 16 + 32 * p)
+                    lo[p] = _mm256_and_si256(q, m4)
+                    hi[p] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4)
+                }
+                for j in 0..<n {
+                    let yb = acts + (t0 + j) * aRow + b * 292
+                    let da = yb.loadUnaligned(as: Float.self)
+                    var pairs = InlineArray<4, __m256i>(repeating: _mm256_setzero_si256())
+                    for p in 0..<4 {
+                        let p0 = _mm256_maddubs_epi16(lo[p], load256(yb + 4 + 64 * p))
+                        let p1 = _mm256_maddubs_epi16(hi[p], load256(yb + 36 + 64 * p))
+                        pairs[p] = _mm256_add_epi32(_mm256_madd_epi16(p0, _mm256_set1_epi16(Int16(sc[2 * p]))),
+                                                    _mm256_madd_epi16(p1, _mm256_set1_epi16(Int16(sc[2 * p + 1]))))
+                    }
+                    var bs = SIMD8<Int32>()
+                    for s in 0..<8 {
+                        bs[s] = Int32(yb.loadUnaligned(fromByteOffset: 260 + 4 * s, as: Int16.self))
+                            &+ Int32(yb.loadUnaligned(fromByteOffset: 262 + 4 * s, as: Int16.self))
+                    }
+                    let total = _mm256_add_epi32(_mm256_add_epi32(pairs[0], pairs[1]), _mm256_add_epi32(pairs[2], pairs[3]))
+                    switch kernel {
+                    case .rowwise:
+                        let d = da * dw, dmin = -da * dminw
+                        for p in 0..<4 {
+                            let prod = mn[2 * p] &* bs[2 * p] &+ mn[2 * p + 1] &* bs[2 * p + 1]
+                            accm4[j][p] = accm4[j][p].addingProduct(dmin, Float(prod))
+                        }
+                        acc8[j] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(total), acc8[j])
+                    case .gemv:
+                        let imin = (mn &* bs).wrappedSum()
+                        acc[j] = acc[j].addingProduct(Float(hsumInt(total)), dw * da)
+                        accm[j] = accm[j].addingProduct(Float(imin), dminw * da)
+                    case .gemm:
+                        let dd = dw * da, dm = dminw * da
+                        for p in 0..<4 {
+                            acc[j] = acc[j].addingProduct(Float(hsumInt(pairs[p])), dd)
+                            accm[j] = accm[j].addingProduct(Float(mn[2 * p] &* bs[2 * p] &+ mn[2 * p + 1] &* bs[2 * p + 1]), dm)
+                        }
+                    case .tiled:
+                        let s1 = hsumInt(total), s2 = (mn &* bs).wrappedSum()
+                        let rr = (Float(s1) * dw).addingProduct(-Float(s2), dminw)
+                        acc[j] = acc[j].addingProduct(rr, da)
+                    }
+                }
+            }
+            for j in 0..<n {
+                let out: Float
+                switch kernel {
+                case .rowwise: out = hsumGGML(acc8[j]) + ((accm4[j][0] + accm4[j][2]) + (accm4[j][1] + accm4[j][3]))
+                case .tiled: out = acc[j]
+                case .gemm, .gemv: out = acc[j] - accm[j]
+                }
+                y[(t0 + j) * yStride + r] = out
+            }
+            t0 += 4
+        }
+    }
+}

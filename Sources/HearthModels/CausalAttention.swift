@@ -1,5 +1,6 @@
 import HearthKernels
 import HearthKernelsAVX512
+import HearthKernelsAVX2
 
 /// Causal self-attention of every batch token against its own sequence in the paged KV cache, shared by all
 /// architectures. It picks the variant llama.cpp's CPU backend would use for a batch holding only that sequence,
@@ -42,7 +43,8 @@ struct CausalAttention {
                 Array(UnsafeBufferPointer(start: p, count: (cache.length(of: s) + cache.blockSize - 1) / cache.blockSize))
             }
         }
-        let tiledPossible = Attention.useAVX512 && hd % 16 == 0
+        let tiledPossible = (Attention.useAVX512 || Attention.useAVX2) && hd % 16 == 0
+        let avx2 = !Attention.useAVX512
         var tiles: [Tile] = []
         var single: [Int32] = []
         for s in order {
@@ -96,6 +98,13 @@ struct CausalAttention {
                     let base = kvTiles + c.offset + job.kvHead * headFloats
                     table.withUnsafeBufferPointer { tb in
                         guard let tbase = tb.baseAddress else { return }
+                        if avx2 {
+                            avx2ConvertKVTiles(k: kc, v: vc, slotStride: kvDim, blockSize: bs, blocks: tbase,
+                                               kvOffset: job.kvHead * hd, headDim: hd, count: c.keys,
+                                               tileStart: job.tile, tileEnd: job.tile + 1, kTiles: base,
+                                               vTiles: base + c.tiles * 64 * hd)
+                            return
+                        }
                         avx512ConvertKVTiles(k: kc, v: vc, slotStride: kvDim, blockSize: bs, blocks: tbase,
                                              kvOffset: job.kvHead * hd, headDim: hd, count: c.keys,
                                              tileStart: job.tile, tileEnd: job.tile + 1, kTiles: base,
@@ -116,6 +125,13 @@ struct CausalAttention {
                         tile.rows.withUnsafeBufferPointer { rb in
                             tile.positions.withUnsafeBufferPointer { pb in
                                 guard let rbase = rb.baseAddress, let pbase = pb.baseAddress else { return }
+                                if avx2 {
+                                    avx2AttendTileF32(q: q + h * hd, qStride: qDim, out: out + h * hd, outStride: qDim,
+                                                      rows: rbase, positions: pbase, count: rb.count, kTiles: base,
+                                                      vTiles: base + c.tiles * 64 * hd, headDim: hd, scale: scale,
+                                                      window: window, scratch: buf + t * perThread + perThreadSingle)
+                                    return
+                                }
                                 avx512AttendTileF32(q: q + h * hd, qStride: qDim, out: out + h * hd, outStride: qDim,
                                                     rows: rbase, positions: pbase, count: rb.count, kTiles: base,
                                                     vTiles: base + c.tiles * 64 * hd, headDim: hd, scale: scale,

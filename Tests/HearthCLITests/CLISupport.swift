@@ -32,7 +32,7 @@ enum CLI {
         let out = Pipe()
         p.standardOutput = out
         p.standardError = try FileHandle(forWritingTo: errFile)
-        try p.run()
+        try p.runUnpinned()
         let killer = DispatchWorkItem { if p.isRunning { p.terminate() } }
         DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: killer)
         let data = out.fileHandleForReading.readDataToEndOfFile()
@@ -78,7 +78,7 @@ enum CLI {
         p.standardOutput = out
         p.standardError = errHandle
         p.standardInput = inp
-        try p.run()
+        try p.runUnpinned()
         let input = stdin ?? Data()
         let writer = inp.fileHandleForWriting
         let thread = Thread {
@@ -100,5 +100,25 @@ enum CLI {
             throw Missing("missing reference file \(url.path) (the checkout needs ../shared beside it)")
         }
         return try JSONSerialization.jsonObject(with: data)
+    }
+}
+
+#if os(Linux)
+import Glibc
+@_silgen_name("sched_setaffinity")
+private func c_sched_setaffinity(_ pid: Int32, _ size: Int, _ mask: UnsafeRawPointer) -> Int32
+#endif
+
+extension Process {
+    /// `run()` after giving the calling thread every online CPU again. A child process inherits the spawning
+    /// thread's affinity, and XCTest's thread is pinned to one CPU once an in-process `ThreadPool` has run on it:
+    /// every `hearth` started from there saw one CPU and computed on one thread.
+    func runUnpinned() throws {
+        #if os(Linux)
+        var set = [UInt8](repeating: 0, count: 128)
+        for c in 0..<min(1024, max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))) { set[c / 8] |= UInt8(1 << (c % 8)) }
+        _ = set.withUnsafeBytes { c_sched_setaffinity(0, 128, $0.baseAddress!) }
+        #endif
+        try run()
     }
 }

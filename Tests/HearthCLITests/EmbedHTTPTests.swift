@@ -20,7 +20,7 @@ final class EmbedHTTPTests: XCTestCase {
         FileManager.default.createFile(atPath: log.path, contents: nil)
         p.standardError = try FileHandle(forWritingTo: log)
         p.standardOutput = FileHandle.nullDevice
-        try p.run()
+        try p.runUnpinned()
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             if let r = try? ServeTests.python("import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:\(port)/').read().decode())"),

@@ -411,7 +411,7 @@ final class OllamaClientTests: XCTestCase {
                              "--root", hub.path, "--control", control.path, "--log", hub.appendingPathComponent("log").path]
         let pipe = Pipe()
         fixture.standardOutput = pipe
-        try fixture.run()
+        try fixture.runUnpinned()
         defer { fixture.terminate(); fixture.waitUntilExit() }
         var bytes = Data()
         while !bytes.contains(UInt8(ascii: "\n")) {

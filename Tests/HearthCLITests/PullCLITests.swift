@@ -29,7 +29,7 @@ final class PullCLITests: XCTestCase {
                        "--root", tmp.appendingPathComponent("hub").path, "--control", controlFile.path, "--log", logFile.path]
         let out = Pipe()
         p.standardOutput = out
-        try p.run()
+        try p.runUnpinned()
         server = p
         // The first line is the port.
         var bytes = Data()

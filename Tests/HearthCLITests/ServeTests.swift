@@ -38,7 +38,7 @@ final class ServeTests: XCTestCase {
         FileManager.default.createFile(atPath: log.path, contents: nil)
         p.standardError = try FileHandle(forWritingTo: log)
         p.standardOutput = FileHandle.nullDevice
-        try p.run()
+        try p.runUnpinned()
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             if let r = try? python("import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:\(port)/').read().decode())"),
@@ -60,7 +60,7 @@ final class ServeTests: XCTestCase {
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
-        try p.run()
+        try p.runUnpinned()
         let data = out.fileHandleForReading.readDataToEndOfFile()
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
@@ -215,7 +215,7 @@ final class ServeTests: XCTestCase {
             """]
         let out = Pipe()
         client.standardOutput = out
-        try client.run()
+        try client.runUnpinned()
         let handle = out.fileHandleForReading
         var seen = Data()
         while !String(decoding: seen, as: UTF8.self).contains("streaming") {
@@ -245,7 +245,7 @@ final class ServeTests: XCTestCase {
         let err = Pipe()
         p.standardError = err
         p.standardOutput = FileHandle.nullDevice
-        try p.run()
+        try p.runUnpinned()
         let data = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         let text = String(decoding: data, as: UTF8.self)

@@ -56,7 +56,7 @@ final class ServerFixture {
         FileManager.default.createFile(atPath: log.path, contents: nil)
         p.standardError = try FileHandle(forWritingTo: log)
         p.standardOutput = FileHandle.nullDevice
-        try p.run()
+        try p.runUnpinned()
         let fixture = ServerFixture(store: store, port: port, process: p, logFile: log)
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {

@@ -184,7 +184,7 @@ final class StoreCLITests: XCTestCase {
         p.arguments = ["create", "qwen:killed", "-f", modelfile]
         p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
         p.standardError = FileHandle.nullDevice
-        try p.run()
+        try p.runUnpinned()
         // Wait until the copy has begun: a temporary file with some bytes in blobs/.
         var sawCopy = false
         let deadline = Date().addingTimeInterval(120)
