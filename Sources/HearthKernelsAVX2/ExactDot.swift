@@ -130,11 +130,18 @@ public func avx2ExactMatmul(kind: AVX2ExactKind, w: UnsafeRawPointer, rowBytes: 
                             rowEnd: Int, acts: UnsafeRawPointer, aRow: Int, ad: UnsafePointer<Float>,
                             asum: UnsafePointer<Float>, nTokens: Int, y: UnsafeMutablePointer<Float>, yStride: Int) {
     switch kind {
-    case .q4_1: exactRows(0, w, rowBytes, k, rowStart, rowEnd, acts, aRow, ad, asum, nTokens, y, yStride)
-    case .q5_0: exactRows(1, w, rowBytes, k, rowStart, rowEnd, acts, aRow, ad, asum, nTokens, y, yStride)
-    case .q8_0: exactRows(2, w, rowBytes, k, rowStart, rowEnd, acts, aRow, ad, asum, nTokens, y, yStride)
+    case .q4_1: exactRows(Q41Weights.self, w, rowBytes, k, rowStart, rowEnd, acts, aRow, ad, asum, nTokens, y, yStride)
+    case .q5_0: exactRows(Q50Weights.self, w, rowBytes, k, rowStart, rowEnd, acts, aRow, ad, asum, nTokens, y, yStride)
+    case .q8_0: exactRows(Q80Weights.self, w, rowBytes, k, rowStart, rowEnd, acts, aRow, ad, asum, nTokens, y, yStride)
     }
 }
+
+/// The weight type as a type parameter, so each kernel is specialized with its `kind` a constant (as a run-time
+/// argument every block tested it, and the three bodies were one function).
+private protocol ExactWeights { static var kind: Int { get } }
+private enum Q41Weights: ExactWeights { static var kind: Int { 0 } }
+private enum Q50Weights: ExactWeights { static var kind: Int { 1 } }
+private enum Q80Weights: ExactWeights { static var kind: Int { 2 } }
 
 /// A weight block as the multiplier operand: unsigned bytes `u` and the signs to give the activations
 /// (Q4_1: unsigned already, `signs` unused; Q5_0/Q8_0: |x| and x, ggml's sign trick).
@@ -148,11 +155,10 @@ public func avx2ExactMatmul(kind: AVX2ExactKind, w: UnsafeRawPointer, rowBytes: 
     _mm256_cvtepi32_ps(kind == 0 ? lanesUS(w.u, q) : lanesUS(w.u, _mm256_sign_epi8(q, w.signs)))
 }
 
-@inline(__always)
-private func exactRows(_ kind: Int, _ w: UnsafeRawPointer, _ rowBytes: Int, _ k: Int, _ rowStart: Int,
+private func exactRows<W: ExactWeights>(_: W.Type, _ w: UnsafeRawPointer, _ rowBytes: Int, _ k: Int, _ rowStart: Int,
                        _ rowEnd: Int, _ acts: UnsafeRawPointer, _ aRow: Int, _ ad: UnsafePointer<Float>,
                        _ asum: UnsafePointer<Float>, _ nTokens: Int, _ y: UnsafeMutablePointer<Float>, _ yStride: Int) {
-    let nb = k / 32
+    let nb = k / 32, kind = W.kind
     let wBytes = kind == 0 ? 20 : (kind == 1 ? 22 : 34)
     let aBytes = kind == 0 ? 36 : 34, aq = kind == 0 ? 4 : 2
     if nTokens < 4 {
