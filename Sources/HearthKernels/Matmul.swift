@@ -265,9 +265,7 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
             for r in r0..<r1 {
                 for tok in 0..<nTokens {
                     let kernel = ExactKernels.q4KKernel(token: tok, nTokens: nTokens, rows: rows)
-                    y[tok * rows + r] = isa == .scalar
-                        ? ExactKernels.dotQ4_K(k, data + r * rowBytes, acts + tok * aRow, kernel: kernel)
-                        : avx2DotQ4K(k: k, w: data + r * rowBytes, a: acts + tok * aRow, kernel: kernel.avx2)
+                    y[tok * rows + r] = ExactKernels.dotQ4_K(k, data + r * rowBytes, acts + tok * aRow, kernel: kernel)
                 }
             }
         }

@@ -28,64 +28,6 @@ public enum AVX2Q4KKernel: Int, Sendable {
     return (sc, mn)
 }
 
-/// One Q4_K row · one Q8_K row (`k` a multiple of 256) with the float arithmetic of ggml's `kernel`.
-public func avx2DotQ4K(k: Int, w: UnsafeRawPointer, a: UnsafeRawPointer, kernel: AVX2Q4KKernel) -> Float {
-    let m4 = _mm256_set1_epi8(0x0F)
-    var acc8 = _mm256_setzero_ps()
-    var accm4 = SIMD4<Float>()
-    var acc: Float = 0, accm: Float = 0
-    for b in 0..<(k / 256) {
-        let x = w + b * 144, yb = a + b * 292
-        let da = yb.loadUnaligned(as: Float.self)
-        let dw = h2f(x), dminw = h2f(x + 2)
-        let (sc, mn) = q4KScales(x + 4)
-        // Pair p: lanes of sc_{2p}·(sub-block 2p) + sc_{2p+1}·(sub-block 2p+1), lane l = elements 4l…4l+3.
-        var pairs = InlineArray<4, __m256i>(repeating: _mm256_setzero_si256())
-        for p in 0..<4 {
-            let q = load256(x + 16 + 32 * p)
-            let lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4)
-            let p0 = _mm256_maddubs_epi16(lo, load256(yb + 4 + 64 * p))
-            let p1 = _mm256_maddubs_epi16(hi, load256(yb + 36 + 64 * p))
-            pairs[p] = _mm256_add_epi32(_mm256_madd_epi16(p0, _mm256_set1_epi16(Int16(sc[2 * p]))),
-                                        _mm256_madd_epi16(p1, _mm256_set1_epi16(Int16(sc[2 * p + 1]))))
-        }
-        var bs = SIMD8<Int32>()
-        for s in 0..<8 {
-            bs[s] = Int32(yb.loadUnaligned(fromByteOffset: 260 + 4 * s, as: Int16.self))
-                &+ Int32(yb.loadUnaligned(fromByteOffset: 262 + 4 * s, as: Int16.self))
-        }
-        let total = _mm256_add_epi32(_mm256_add_epi32(pairs[0], pairs[1]), _mm256_add_epi32(pairs[2], pairs[3]))
-        switch kernel {
-        case .rowwise:
-            let d = da * dw, dmin = -da * dminw
-            for p in 0..<4 {
-                let prod = mn[2 * p] &* bs[2 * p] &+ mn[2 * p + 1] &* bs[2 * p + 1]
-                accm4[p] = accm4[p].addingProduct(dmin, Float(prod))
-            }
-            acc8 = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(total), acc8)
-        case .gemv:
-            let imin = (mn &* bs).wrappedSum()
-            acc = acc.addingProduct(Float(hsumInt(total)), dw * da)
-            accm = accm.addingProduct(Float(imin), dminw * da)
-        case .gemm:
-            let dd = dw * da, dm = dminw * da
-            for p in 0..<4 {
-                acc = acc.addingProduct(Float(hsumInt(pairs[p])), dd)
-                accm = accm.addingProduct(Float(mn[2 * p] &* bs[2 * p] &+ mn[2 * p + 1] &* bs[2 * p + 1]), dm)
-            }
-        case .tiled:
-            let s1 = hsumInt(total), s2 = (mn &* bs).wrappedSum()
-            let r = (Float(s1) * dw).addingProduct(-Float(s2), dminw)
-            acc = acc.addingProduct(r, da)
-        }
-    }
-    switch kernel {
-    case .rowwise: return hsumGGML(acc8) + ((accm4[0] + accm4[2]) + (accm4[1] + accm4[3]))
-    case .tiled: return acc
-    case .gemm, .gemv: return acc - accm
-    }
-}
-
 /// One Q6_K row · one Q8_K row: ggml's AVX2 `ggml_vec_dot_q6_K_q8_K` arithmetic (`tiled` false; the −32 offset
 /// through the activation group sums stored in the block), or the tiled matmul's (`tiled` true: per block
 /// r = Float(Σ sc·q·a)·d_w, acc = fma(r, d_a, acc), with Σ a computed from the quants themselves).
@@ -133,9 +75,10 @@ public func avx2DotQ6K(k: Int, w: UnsafeRawPointer, a: UnsafeRawPointer, tiled: 
     return tiled ? acc : hsumGGML(acc8)
 }
 
-/// `y[t·yStride + r]` = `avx2DotQ4K(row r, token t, kernel)` for rows `rowStart..<rowEnd` and tokens
-/// `tokenStart..<tokenEnd` (every token of the range on the same `kernel`): up to four tokens share each block's
-/// scale decoding and nibble unpacking. Same bits as the one-dot function.
+/// `y[t·yStride + r]` = one Q4_K row · one Q8_K row with the float arithmetic of ggml's `kernel`
+/// (`ExactKernels.dotQ4_K`, same bits) for rows `rowStart..<rowEnd` and tokens `tokenStart..<tokenEnd` (every
+/// token of the range on the same kernel; `k` a multiple of 256): up to four tokens share each block's scale
+/// decoding and nibble unpacking.
 public func avx2Q4KRows(k: Int, w: UnsafeRawPointer, rowBytes: Int, rowStart: Int, rowEnd: Int,
                         acts: UnsafeRawPointer, aRow: Int, tokenStart: Int, tokenEnd: Int, kernel: AVX2Q4KKernel,
                         y: UnsafeMutablePointer<Float>, yStride: Int) {
