@@ -251,12 +251,15 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
         let split = (0..<nTokens).first { ExactKernels.q4KKernel(token: $0, nTokens: nTokens, rows: rows)
             != ExactKernels.q4KKernel(token: 0, nTokens: nTokens, rows: rows) } ?? nTokens
         pool.runChunks(items: rows, grain: batchGrain(pool, rows: rows, align: 1, rowBytes: rowBytes, nTokens: nTokens)) { _, r0, r1 in
-            for (t0, t1) in [(0, split), (split, nTokens)] where t0 < t1 {
+            func part(_ t0: Int, _ t1: Int) {
+                guard t0 < t1 else { return }
                 avx2Q4KRows(k: k, w: data, rowBytes: rowBytes, rowStart: r0, rowEnd: r1, acts: acts, aRow: aRow,
                             tokenStart: t0, tokenEnd: t1,
                             kernel: ExactKernels.q4KKernel(token: t0, nTokens: nTokens, rows: rows).avx2,
                             y: y, yStride: rows)
             }
+            part(0, split)
+            part(split, nTokens)
         }
         return
     }
@@ -319,7 +322,7 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
         return
     }
     if isa != .scalar {
-        // AVX2 (and AVX-512 for what it has no kernel of its own): rows claimed in chunks as they go.
+        // AVX2 (AVX-512 has returned above for every exact type): rows claimed in chunks as they go.
         let kind: AVX2ExactKind? = type == .q4_1 ? .q4_1 : type == .q5_0 ? .q5_0 : type == .q8_0 ? .q8_0 : nil
         let nb = k / 32
         let scales = pool.scratch.floats(kind == nil ? 0 : 2 * nb * nTokens)

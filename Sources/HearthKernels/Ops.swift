@@ -86,7 +86,7 @@ public enum Ops {
         if KernelISA.selected == .avx512 {
             swigluGGML(gate, up, n)
         } else if KernelISA.selected == .avx2 {
-            avx2SwiGLU(gate, up, n, lane: ggmlExpfLane)
+            avx2SwiGLU(gate, up, n)
         } else {
             swigluGGMLScalar(gate, up, n)
         }

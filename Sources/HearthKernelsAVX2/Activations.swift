@@ -135,50 +135,20 @@ public func avx2QuantizeActivations(x: UnsafePointer<Float>, k: Int, kPad: Int, 
 
 /// SwiGLU in place, bit for bit as ggml's AVX-512 `ggml_vec_swiglu_f32` (the arithmetic the AVX-512 module's
 /// `swigluGGML` and the portable `swigluGGMLScalar` reproduce): gate = gate / (1 + exp(0 − gate)) · up, with
-/// ggml's polynomial exp for each full group of 16 values and libm `expf` for the n % 16 tail. The polynomial's
-/// final `vscalefps` (j · 2^n, one rounding) is a plain multiply by 2^n here, exact while the result stays a
-/// normal float (−125 ≤ n ≤ 126); a group with any other lane takes `lane` (the portable one-lane version).
-public func avx2SwiGLU(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, _ n: Int,
-                       lane: (Float) -> Float) {
+/// ggml's polynomial exp (`expfGGML8Exact`, AttentionTiled.swift) for each full group of 16 values and libm `expf`
+/// for the n % 16 tail.
+public func avx2SwiGLU(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, _ n: Int) {
     let one = _mm256_set1_ps(1), zero = _mm256_setzero_ps()
     var i = 0
-    while i + 16 <= n {
-        let x0 = _mm256_loadu_ps(gate + i), x1 = _mm256_loadu_ps(gate + i + 8)
-        if let e0 = expfGGML8(_mm256_sub_ps(zero, x0)), let e1 = expfGGML8(_mm256_sub_ps(zero, x1)) {
-            _mm256_storeu_ps(gate + i, _mm256_mul_ps(_mm256_div_ps(x0, _mm256_add_ps(one, e0)), _mm256_loadu_ps(up + i)))
-            _mm256_storeu_ps(gate + i + 8,
-                             _mm256_mul_ps(_mm256_div_ps(x1, _mm256_add_ps(one, e1)), _mm256_loadu_ps(up + i + 8)))
-        } else {
-            for j in i..<(i + 16) {
-                let x = gate[j]
-                gate[j] = x / (1 + lane(0 - x)) * up[j]
-            }
-        }
-        i += 16
+    while i + 8 <= n - n % 16 {
+        let x = _mm256_loadu_ps(gate + i)
+        let e = expfGGML8Exact(_mm256_sub_ps(zero, x))
+        _mm256_storeu_ps(gate + i, _mm256_mul_ps(_mm256_div_ps(x, _mm256_add_ps(one, e)), _mm256_loadu_ps(up + i)))
+        i += 8
     }
     while i < n {
         let x = gate[i]
         gate[i] = x / (1 + expf(-x)) * up[i]
         i += 1
     }
-}
-
-/// ggml's AVX-512 `ggml_v_expf` on eight lanes, or nil when some lane's 2^n scaling would leave the normal range.
-@inline(__always) private func expfGGML8(_ x: __m256) -> __m256? {
-    let r = _mm256_set1_ps(0x1.8p23)
-    let z = _mm256_fmadd_ps(x, _mm256_set1_ps(0x1.715476p+0), r)
-    let n = _mm256_sub_ps(z, r)
-    let b = _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.7f7d1cp-20), _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.62e4p-1), x))
-    let nv = unsafeBitCast(n, to: SIMD8<Float>.self)
-    // Ordered comparisons: a NaN lane fails both and goes to the one-lane path.
-    guard all((nv .>= SIMD8<Float>(repeating: -125)) .& (nv .<= SIMD8<Float>(repeating: 126))) else { return nil }
-    let u = _mm256_mul_ps(b, b)
-    let j = _mm256_fmadd_ps(
-        _mm256_fmadd_ps(_mm256_fmadd_ps(_mm256_set1_ps(0x1.0e4020p-7), b, _mm256_set1_ps(0x1.573e2ep-5)),
-                        u,
-                        _mm256_fmadd_ps(_mm256_set1_ps(0x1.555e66p-3), b, _mm256_set1_ps(0x1.fffdb6p-2))),
-        u,
-        _mm256_fmadd_ps(_mm256_set1_ps(0x1.ffffecp-1), b, _mm256_set1_ps(1)))
-    let pow2 = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23)
-    return _mm256_mul_ps(j, _mm256_castsi256_ps(pow2))
 }
