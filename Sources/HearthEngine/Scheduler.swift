@@ -1,5 +1,6 @@
 import Foundation
 import HearthGrammar
+import HearthKernels
 import HearthModels
 import HearthTokenizers
 
@@ -172,7 +173,7 @@ public final class Scheduler: @unchecked Sendable {
             return
         }
         let s = ActiveSequence(pending: p, slot: slot, tokenizer: loaded.tokenizer,
-                               tiledPrompt: p.prompt.count >= 64)
+                               tiledPrompt: p.prompt.count >= 64, slidingWindow: loaded.model.hasSlidingWindow)
         s.stats.queueDuration = Date().timeIntervalSince(p.submitted)
         // A grammar gets its own matcher per sequence (matchers hold the parse state of one output).
         if let g = p.request.options.grammar { s.constraint = GrammarConstraint(grammar: g, loaded: loaded) }
@@ -194,10 +195,13 @@ public final class Scheduler: @unchecked Sendable {
     private func step() {
         var batch = Batch()
         var owners: [ActiveSequence] = []  // per batch entry
+        // Every token computed as its own sequence alone would compute it (Batch.kernelPlacement).
+        var placement: [KernelPlacement] = []
         for s in active where s.isDecoding {
             if let t = s.pendingToken {
                 batch.append(token: t, position: s.computed, sequence: s.slot, wantsLogits: true)
                 owners.append(s)
+                placement.append(.alone)
             }
         }
         var budget = configuration.chunkSize
@@ -207,11 +211,13 @@ public final class Scheduler: @unchecked Sendable {
                 let p = s.computed + i
                 batch.append(token: s.tokens[p], position: p, sequence: s.slot, wantsLogits: p == s.promptCount - 1)
                 owners.append(s)
+                placement.append(s.promptPlacement[p])
             }
             if s.tiled[s.computed] { batch.tiledSequences.insert(s.slot) }
             budget -= n
         }
         guard !batch.isEmpty else { return }
+        batch.kernelPlacement = placement
         let logits: Logits
         do {
             logits = try loaded.model.forward(batch, cache: cache)
@@ -373,6 +379,9 @@ final class ActiveSequence {
     /// Per position: computed with the tiled attention variant (the prompt of a ≥ 64-token request, as
     /// llama.cpp computes a prompt in one batch) or not (short prompts and generated tokens).
     var tiled: [Bool]
+    /// Per prompt position: its place in the piece llama.cpp computes it in (`Batch.promptPieces` of the whole
+    /// prompt), whatever chunk this scheduler computes it in.
+    let promptPlacement: [KernelPlacement]
     /// Positions whose K/V are in the cache.
     var computed = 0
     var generated = 0
@@ -385,7 +394,7 @@ final class ActiveSequence {
     var constraint: GrammarConstraint?
     var stats = GenerationStats()
 
-    init(pending p: Pending, slot: Int32, tokenizer: any Tokenizer, tiledPrompt: Bool) {
+    init(pending p: Pending, slot: Int32, tokenizer: any Tokenizer, tiledPrompt: Bool, slidingWindow: Bool) {
         id = p.id
         self.slot = slot
         request = p.request
@@ -395,6 +404,12 @@ final class ActiveSequence {
         submitted = p.submitted
         tokens = p.prompt
         tiled = Array(repeating: tiledPrompt, count: p.prompt.count)
+        var placement: [KernelPlacement] = []
+        placement.reserveCapacity(p.prompt.count)
+        for piece in Batch.promptPieces(count: p.prompt.count, slidingWindow: slidingWindow) {
+            for i in piece.indices { placement.append(KernelPlacement(index: i - piece.lowerBound, count: piece.count)) }
+        }
+        promptPlacement = placement
         sampler = Sampler(p.request.options.sampling)
         stopFilter = StopFilter(p.request.stop)
         detokenizer = tokenizer.makeDetokenizer()

@@ -14,14 +14,19 @@ import HearthKernelsAVX512
 /// `x` holds `nTokens` contiguous rows of `w.columns` floats. Quantized weights pair with activations quantized
 /// once per call, as ggml pairs them (Q8_0 for Q4_0/Q5_0/Q8_0, Q8_1 for Q4_1/Q5_1, Q8_K for the K-quants);
 /// F32/F16/BF16 weights use the float activations as they are. Output rows are split across the pool's threads.
+///
+/// `placement` (one entry per token) names, for ggml's K-quant kernels that choose their float arithmetic by the
+/// number of rows a matmul gets (Q4_K, Q6_K; see ExactQ4K.swift), the row each token would be in the matmul
+/// llama.cpp gives it; nil means its row in this call. A scheduler that batches several sequences passes each
+/// token's place in its own sequence's computation, so a token's result does not depend on what runs beside it.
 public func matmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: Int, _ y: UnsafeMutablePointer<Float>,
-                   pool: ThreadPool) {
-    matmul(w, x, nTokens: nTokens, y, pool: pool, isa: KernelISA.selected)
+                   pool: ThreadPool, placement: [KernelPlacement]? = nil) {
+    matmul(w, x, nTokens: nTokens, y, pool: pool, isa: KernelISA.selected, placement: placement)
 }
 
 /// `matmul` on a chosen kernel path (tests use it to check every path; an unsupported path traps).
 public func matmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: Int, _ y: UnsafeMutablePointer<Float>,
-                   pool: ThreadPool, isa: KernelISA) {
+                   pool: ThreadPool, isa: KernelISA, placement: [KernelPlacement]? = nil) {
     // Invariants, not input checks: the GGUF reader rejects shapes that are not whole blocks or exceed the file,
     // and models reject activation types as weights, before any tensor reaches here.
     // (fatalError, not precondition: this module is built with -Ounchecked, which drops preconditions.)
@@ -39,7 +44,8 @@ public func matmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: Int, _ y
     let chunk = ((rows + threads - 1) / threads + 3) & ~3
 
     if let aType = ExactKernels.activationType(for: w.type) {
-        exactMatmul(w, x, nTokens: nTokens, y, pool: pool, isa: isa, activation: aType, chunk: chunk)
+        exactMatmul(w, x, nTokens: nTokens, y, pool: pool, isa: isa, activation: aType, chunk: chunk,
+                    placement: placement?.count == nTokens ? placement : nil)
         return
     }
     switch w.type {
@@ -135,19 +141,26 @@ public func matmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: Int, _ y
 
 /// Q4_1, Q5_0, Q8_0, Q4_K and Q6_K weights: ggml's own arithmetic, bit for bit (see `ExactKernels`).
 private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: Int, _ y: UnsafeMutablePointer<Float>,
-                         pool: ThreadPool, isa: KernelISA, activation: GGMLType, chunk: Int) {
+                         pool: ThreadPool, isa: KernelISA, activation: GGMLType, chunk: Int,
+                         placement: [KernelPlacement]?) {
     let k = w.columns, rows = w.rows, rowBytes = w.rowBytes
+    let classes = KQuantClasses(rows: rows, nTokens: nTokens, placement: placement)
     let aRow = k / activation.blockSize * activation.blockBytes
     let acts = pool.scratch.raw(bytes: aRow * nTokens)
     let q81 = activation == .q8_1
     let quantize = { (t0: Int, t1: Int) in
         if w.type == .q4_K && isa == .avx512 {
             for t in t0..<t1 {
-                let positiveTies = ExactKernels.q4KKernel(token: t, nTokens: nTokens, rows: rows) == .gemm
-                avx512QuantizeQ8K(x + t * k, k: k, positiveTies: positiveTies, acts + t * aRow)
+                avx512QuantizeQ8K(x + t * k, k: k, positiveTies: classes.q4K(t) == .gemm, acts + t * aRow)
             }
         } else if w.type == .q4_K {
-            ExactKernels.quantizeQ4_KActivations(x, k: k, tokenStart: t0, tokenEnd: t1, nTokens: nTokens, rows: rows, acts)
+            for t in t0..<t1 {
+                if classes.q4K(t) == .gemm {
+                    ExactKernels.quantizeRowQ8_KPositiveTies(x + t * k, acts + t * aRow, k)
+                } else {
+                    quantizeRowQ8_K(x + t * k, acts + t * aRow, k)
+                }
+            }
         } else if isa == .avx512 && activation == .q8_K {
             for t in t0..<t1 { avx512QuantizeQ8K(x + t * k, k: k, positiveTies: false, acts + t * aRow) }
         } else if isa == .avx512 {
@@ -170,108 +183,8 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
         }
     }
     let type = w.type, data = w.data
-    if isa == .avx512 && type == .q4_K && rows % 8 == 0 {
-        let nb = k / 256, gemmTokens = nTokens - nTokens % 4
-        let interleaved = rows % Q4KInterleave.rows == 0 ? w.interleavedQ4K : nil
-        if gemmTokens > 0 {
-            pool.runChunks(items: rows, grain: batchGrain(pool, rows: rows, align: 16, rowBytes: rowBytes, nTokens: nTokens)) { t, r0, r1 in
-                avx512ExactGemmQ4K(w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1, acts: acts,
-                                   nTokens: nTokens, gemmTokens: gemmTokens, y: y, yStride: rows,
-                                   panel: pool.scratch.threadBuffer(t, bytes: nb * avx512Q4KPanelBytesPerBlock),
-                                   interleaved: interleaved)
-            }
-        } else if let iw = interleaved {
-            // 1–3 tokens on the repacked rows: chunks of 16-row groups, each token in turn (the chunk stays in L2).
-            let groups = rows / Q4KInterleave.rows
-            pool.runChunks(items: groups, grain: pool.grain(rows: groups, align: 1, rowBytes: 16 * rowBytes)) { _, g0, g1 in
-                for tok in 0..<nTokens {
-                    avx512ExactGemvQ4KR16(w: iw, k: k, groupStart: g0, groupEnd: g1, act: acts + tok * aRow,
-                                          y: y + tok * rows)
-                }
-            }
-        } else if nTokens == 1 {
-            pool.runChunks(items: rows, grain: pool.grain(rows: rows, align: 8, rowBytes: rowBytes), prepare: { t in
-                avx512PrepareQ4KActivation(acts, k: k, pool.scratch.threadBuffer(t, bytes: avx512Q4KActBytes(k: k)))
-            }) { t, r0, r1 in
-                avx512ExactGemvQ4K8(w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1,
-                                    actR: pool.scratch.threadBuffer(t, bytes: avx512Q4KActBytes(k: k)), y: y)
-            }
-        } else {
-            pool.run { t, _ in
-                let r0 = min(rows, t * chunk), r1 = min(rows, r0 + chunk)
-                if r0 >= r1 { return }
-                let actR = pool.scratch.threadBuffer(t, bytes: avx512Q4KActBytes(k: k))
-                for tok in 0..<nTokens {
-                    avx512PrepareQ4KActivation(acts + tok * aRow, k: k, actR)
-                    avx512ExactGemvQ4K8(w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1, actR: actR,
-                                        y: y + tok * rows)
-                }
-            }
-        }
-        return
-    }
-    if isa == .avx512 && type == .q6_K && ExactKernels.usesTiledKQuant(nTokens: nTokens) {
-        let nb = k / 256
-        pool.runChunks(items: rows, grain: batchGrain(pool, rows: rows, align: 4, rowBytes: rowBytes, nTokens: nTokens)) { t, r0, r1 in
-            avx512ExactGemmQ6K(w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1, acts: acts,
-                               nTokens: nTokens, y: y, yStride: rows,
-                               panel: pool.scratch.threadBuffer(t, bytes: nb * avx512Q6KPanelBytesPerBlock), tiled: true)
-        }
-        return
-    }
-    if type == .q6_K && ExactKernels.usesTiledKQuant(nTokens: nTokens) {
-        pool.runChunks(items: rows, grain: batchGrain(pool, rows: rows, align: 1, rowBytes: rowBytes, nTokens: nTokens)) { _, r0, r1 in
-            for r in r0..<r1 {
-                for tok in 0..<nTokens {
-                    y[tok * rows + r] = isa == .scalar
-                        ? ExactKernels.dotKQuantTiled(.q6_K, k, data + r * rowBytes, acts + tok * aRow)
-                        : avx2DotQ6K(k: k, w: data + r * rowBytes, a: acts + tok * aRow, tiled: true)
-                }
-            }
-        }
-        return
-    }
-    if isa == .avx512 && type == .q6_K {
-        let nb = k / 256
-        if nTokens >= 2 {
-            pool.runChunks(items: rows, grain: batchGrain(pool, rows: rows, align: 4, rowBytes: rowBytes, nTokens: nTokens)) { t, r0, r1 in
-                avx512ExactGemmQ6K(w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1, acts: acts,
-                                   nTokens: nTokens, y: y, yStride: rows,
-                                   panel: pool.scratch.threadBuffer(t, bytes: nb * avx512Q6KPanelBytesPerBlock))
-            }
-        } else {
-            pool.runChunks(items: rows, grain: pool.grain(rows: rows, align: 8, rowBytes: rowBytes)) { _, r0, r1 in
-                avx512ExactGemvQ6KPairs(w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1, act: acts, y: y)
-            }
-        }
-        return
-    }
-    if type == .q4_K && isa != .scalar {
-        // The kernel changes once at most: GEMM tokens first, then the GEMV tail (or one kernel for all).
-        let split = (0..<nTokens).first { ExactKernels.q4KKernel(token: $0, nTokens: nTokens, rows: rows)
-            != ExactKernels.q4KKernel(token: 0, nTokens: nTokens, rows: rows) } ?? nTokens
-        pool.runChunks(items: rows, grain: batchGrain(pool, rows: rows, align: 1, rowBytes: rowBytes, nTokens: nTokens)) { _, r0, r1 in
-            func part(_ t0: Int, _ t1: Int) {
-                guard t0 < t1 else { return }
-                avx2Q4KRows(k: k, w: data, rowBytes: rowBytes, rowStart: r0, rowEnd: r1, acts: acts, aRow: aRow,
-                            tokenStart: t0, tokenEnd: t1,
-                            kernel: ExactKernels.q4KKernel(token: t0, nTokens: nTokens, rows: rows).avx2,
-                            y: y, yStride: rows)
-            }
-            part(0, split)
-            part(split, nTokens)
-        }
-        return
-    }
-    if type == .q4_K {
-        pool.runChunks(items: rows, grain: batchGrain(pool, rows: rows, align: 1, rowBytes: rowBytes, nTokens: nTokens)) { _, r0, r1 in
-            for r in r0..<r1 {
-                for tok in 0..<nTokens {
-                    let kernel = ExactKernels.q4KKernel(token: tok, nTokens: nTokens, rows: rows)
-                    y[tok * rows + r] = ExactKernels.dotQ4_K(k, data + r * rowBytes, acts + tok * aRow, kernel: kernel)
-                }
-            }
-        }
+    if type == .q4_K || type == .q6_K {
+        kQuantMatmul(w, nTokens: nTokens, y, pool: pool, isa: isa, acts: acts, aRow: aRow, chunk: chunk, classes: classes)
         return
     }
     if isa == .avx512 && nTokens >= 2 && nTokens <= SmallBatch.limit(type) {
@@ -321,28 +234,16 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
         }
         return
     }
-    if isa != .scalar {
+    if isa != .scalar, let kind: AVX2ExactKind = type == .q4_1 ? .q4_1 : type == .q5_0 ? .q5_0 : type == .q8_0 ? .q8_0 : nil {
         // AVX2 (AVX-512 has returned above for every exact type): rows claimed in chunks as they go.
-        let kind: AVX2ExactKind? = type == .q4_1 ? .q4_1 : type == .q5_0 ? .q5_0 : type == .q8_0 ? .q8_0 : nil
         let nb = k / 32
-        let scales = pool.scratch.floats(kind == nil ? 0 : 2 * nb * nTokens)
-        if kind != nil {
-            avx2ActivationScales(q81: q81, acts: acts, k: k, nTokens: nTokens, ad: scales, asum: scales + nb * nTokens)
-        }
+        let scales = pool.scratch.floats(2 * nb * nTokens)
+        avx2ActivationScales(q81: q81, acts: acts, k: k, nTokens: nTokens, ad: scales, asum: scales + nb * nTokens)
         // Tiles of 4 rows (decode) or 2 rows (prefill): chunks in multiples of 4.
-        let align = kind == nil ? 1 : 4
-        pool.runChunks(items: rows, grain: batchGrain(pool, rows: rows, align: align, rowBytes: rowBytes, nTokens: nTokens)) { _, r0, r1 in
-            if let kind {
-                avx2ExactMatmul(kind: kind, w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1, acts: acts,
-                                aRow: aRow, ad: scales, asum: scales + nb * nTokens, nTokens: nTokens, y: y,
-                                yStride: rows)
-                return
-            }
-            for r in r0..<r1 {
-                for tok in 0..<nTokens {
-                    y[tok * rows + r] = avx2DotQ6K(k: k, w: data + r * rowBytes, a: acts + tok * aRow, tiled: false)
-                }
-            }
+        pool.runChunks(items: rows, grain: batchGrain(pool, rows: rows, align: 4, rowBytes: rowBytes, nTokens: nTokens)) { _, r0, r1 in
+            avx2ExactMatmul(kind: kind, w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1, acts: acts,
+                            aRow: aRow, ad: scales, asum: scales + nb * nTokens, nTokens: nTokens, y: y,
+                            yStride: rows)
         }
         return
     }
@@ -372,7 +273,7 @@ extension ExactKernels.Q4KKernel {
 /// its chunks are sized by work (bytes × tokens) and cut finer (32 a thread): with byte-sized chunks the last
 /// chunk of every matmul left the other thread waiting (≈ 10 % of the caller's time at 8 streams on
 /// Qwen2.5-0.5B). Prefill batches keep the byte-sized chunks.
-private func batchGrain(_ pool: ThreadPool, rows: Int, align: Int, rowBytes: Int, nTokens: Int) -> Int {
+func batchGrain(_ pool: ThreadPool, rows: Int, align: Int, rowBytes: Int, nTokens: Int) -> Int {
     nTokens > SmallBatch.maxTokens
         ? pool.grain(rows: rows, align: align, rowBytes: rowBytes)
         : pool.grain(rows: rows, align: align, rowBytes: rowBytes * nTokens, perThread: 32)

@@ -28,51 +28,72 @@ public enum AVX2Q4KKernel: Int, Sendable {
     return (sc, mn)
 }
 
-/// One Q6_K row · one Q8_K row: ggml's AVX2 `ggml_vec_dot_q6_K_q8_K` arithmetic (`tiled` false; the −32 offset
-/// through the activation group sums stored in the block), or the tiled matmul's (`tiled` true: per block
-/// r = Float(Σ sc·q·a)·d_w, acc = fma(r, d_a, acc), with Σ a computed from the quants themselves).
-public func avx2DotQ6K(k: Int, w: UnsafeRawPointer, a: UnsafeRawPointer, tiled: Bool) -> Float {
+/// `y[t·yStride + r]` = Q6_K row r · Q8_K token t for rows `rowStart..<rowEnd` and tokens `0..<nTokens`, with
+/// ggml's AVX2 `ggml_vec_dot_q6_K_q8_K` arithmetic (`tiled` false: the −32 offset through the activation group
+/// sums stored in the block, eight float lanes) or the tiled matmul's (`tiled` true: per block
+/// r = Float(Σ sc·q·a)·d_w, acc = fma(r, d_a, acc), with Σ a computed from the quants themselves). Up to four
+/// tokens share each block's unpacking, so a decode step of several streams does not unpack every weight once
+/// per stream.
+public func avx2Q6KRows(k: Int, w: UnsafeRawPointer, rowBytes: Int, rowStart: Int, rowEnd: Int,
+                        acts: UnsafeRawPointer, aRow: Int, nTokens: Int, tiled: Bool,
+                        y: UnsafeMutablePointer<Float>, yStride: Int) {
     let m4 = _mm256_set1_epi8(0x0F), m3 = _mm256_set1_epi8(0x03)
     let ones8 = _mm256_set1_epi8(1)
-    var acc8 = _mm256_setzero_ps()
-    var acc: Float = 0
-    for b in 0..<(k / 256) {
-        let x = w + b * 210, yb = a + b * 292
-        let scp = x + 192
-        var lanes = _mm256_setzero_si256(), lanesA = _mm256_setzero_si256()
-        for n in 0..<2 {
-            let ql0 = load256(x + 64 * n), ql1 = load256(x + 64 * n + 32), qh = load256(x + 128 + 32 * n)
-            let u0 = _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4))
-            let u1 = _mm256_or_si256(_mm256_and_si256(ql1, m4),
-                                     _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m3), 4))
-            let u2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
-                                     _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m3), 4))
-            let u3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
-                                     _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m3), 4))
-            @inline(__always) func chunk(_ u: __m256i, _ c: Int) {
-                let q8 = load256(yb + 4 + 32 * c)
-                let s0 = Int16(scp.load(fromByteOffset: 2 * c, as: Int8.self))
-                let s1 = Int16(scp.load(fromByteOffset: 2 * c + 1, as: Int8.self))
-                let scv = _mm256_set_m128i(_mm_set1_epi16(s1), _mm_set1_epi16(s0))
-                lanes = _mm256_add_epi32(lanes, _mm256_madd_epi16(_mm256_maddubs_epi16(u, q8), scv))
-                if tiled {
-                    lanesA = _mm256_add_epi32(lanesA, _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, q8), scv))
+    for r in rowStart..<rowEnd {
+        let wr = w + r * rowBytes
+        var t0 = 0
+        while t0 < nTokens {
+            let n = min(4, nTokens - t0)
+            var acc8 = InlineArray<4, __m256>(repeating: _mm256_setzero_ps())
+            var acc = SIMD4<Float>()
+            for b in 0..<(k / 256) {
+                let x = wr + b * 210, scp = x + 192
+                let dw = h2f(x + 208)
+                var u = InlineArray<8, __m256i>(repeating: _mm256_setzero_si256())
+                for h in 0..<2 {
+                    let ql0 = load256(x + 64 * h), ql1 = load256(x + 64 * h + 32), qh = load256(x + 128 + 32 * h)
+                    u[4 * h] = _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4))
+                    u[4 * h + 1] = _mm256_or_si256(_mm256_and_si256(ql1, m4),
+                                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m3), 4))
+                    u[4 * h + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
+                                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m3), 4))
+                    u[4 * h + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m3), 4))
+                }
+                var scv = InlineArray<8, __m256i>(repeating: _mm256_setzero_si256())
+                for c in 0..<8 {
+                    let s0 = Int16(scp.load(fromByteOffset: 2 * c, as: Int8.self))
+                    let s1 = Int16(scp.load(fromByteOffset: 2 * c + 1, as: Int8.self))
+                    scv[c] = _mm256_set_m128i(_mm_set1_epi16(s1), _mm_set1_epi16(s0))
+                }
+                for j in 0..<n {
+                    let yb = acts + (t0 + j) * aRow + b * 292
+                    var lanes = _mm256_setzero_si256(), lanesA = _mm256_setzero_si256()
+                    for c in 0..<8 {
+                        let q8 = load256(yb + 4 + 32 * c)
+                        lanes = _mm256_add_epi32(lanes, _mm256_madd_epi16(_mm256_maddubs_epi16(u[c], q8), scv[c]))
+                        if tiled {
+                            lanesA = _mm256_add_epi32(lanesA, _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, q8), scv[c]))
+                        }
+                    }
+                    let da = yb.loadUnaligned(as: Float.self)
+                    if tiled {
+                        let s1 = hsumInt(lanes) &- (hsumInt(lanesA) &<< 5)
+                        acc[j] = acc[j].addingProduct(Float(s1) * dw, da)
+                    } else {
+                        let bsums = load256(yb + 260)
+                        let sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(scp.assumingMemoryBound(to: __m128i_u.self)))
+                        lanes = _mm256_sub_epi32(lanes, _mm256_slli_epi32(_mm256_madd_epi16(bsums, sc16), 5))
+                        acc8[j] = _mm256_fmadd_ps(_mm256_set1_ps(da * dw), _mm256_cvtepi32_ps(lanes), acc8[j])
+                    }
                 }
             }
-            chunk(u0, 4 * n); chunk(u1, 4 * n + 1); chunk(u2, 4 * n + 2); chunk(u3, 4 * n + 3)
-        }
-        let da = yb.loadUnaligned(as: Float.self)
-        if tiled {
-            let s1 = hsumInt(lanes) &- (hsumInt(lanesA) &<< 5)
-            acc = acc.addingProduct(Float(s1) * h2f(x + 208), da)
-        } else {
-            let bsums = load256(yb + 260)
-            let sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(scp.assumingMemoryBound(to: __m128i_u.self)))
-            lanes = _mm256_sub_epi32(lanes, _mm256_slli_epi32(_mm256_madd_epi16(bsums, sc16), 5))
-            acc8 = _mm256_fmadd_ps(_mm256_set1_ps(da * h2f(x + 208)), _mm256_cvtepi32_ps(lanes), acc8)
+            for j in 0..<n {
+                y[(t0 + j) * yStride + r] = tiled ? acc[j] : hsumGGML(acc8[j])
+            }
+            t0 += 4
         }
     }
-    return tiled ? acc : hsumGGML(acc8)
 }
 
 /// `y[t·yStride + r]` = one Q4_K row · one Q8_K row with the float arithmetic of ggml's `kernel`

@@ -1,3 +1,5 @@
+import HearthKernels
+
 /// One forward pass's input: tokens from any number of sequences, as llama.cpp's `llama_batch`. A prompt's
 /// prefill is one batch; a decode step of eight streams is one batch of eight; mixes are fine.
 public struct Batch: Sendable {
@@ -13,6 +15,12 @@ public struct Batch: Sendable {
     /// not depend on what else runs beside it (see `CausalAttention`); a scheduler that splits a long prompt into
     /// chunks names the sequence here so that every chunk computes what the whole prompt in one batch would.
     public var tiledSequences: Set<Int32> = []
+    /// Per entry (nil: every token where it is in this batch): the token's row and the row count of the matmul
+    /// llama.cpp gives it when its own sequence runs alone. ggml's K-quant matmuls pick their float arithmetic by
+    /// their row count (KQuantMatmul.swift), so a scheduler that mixes sequences names each token's own place
+    /// (a decode token: alone; a prompt token: its place in the prompt's `promptPieces`) and the results do not
+    /// depend on what runs beside it. The rows that want logits then count as computed together per sequence.
+    public var kernelPlacement: [KernelPlacement]?
 
     public init() {}
 

@@ -10,6 +10,30 @@ func validate(_ batch: Batch, vocabSize: Int) throws {
     for (i, t) in batch.tokens.enumerated() where t < 0 || Int(t) >= vocabSize {
         throw ModelError.invalidBatch("token \(i) has id \(t), outside the vocabulary (0..<\(vocabSize))")
     }
+    if let p = batch.kernelPlacement {
+        guard p.count == n else {
+            throw ModelError.invalidBatch("kernel placement has \(p.count) entries for \(n) tokens")
+        }
+        if let i = p.firstIndex(where: { !$0.isValid }) {
+            throw ModelError.invalidBatch("kernel placement of token \(i) is row \(p[i].index) of \(p[i].count)")
+        }
+    }
+}
+
+/// The kernel placement of the rows that want logits, in order (nil when the batch has none): llama.cpp
+/// computes the last layer's FFN and the output projection on a ubatch's logit rows only, so each such row
+/// counts as one of its own sequence's logit rows in this batch.
+func logitPlacement(_ batch: Batch) -> [KernelPlacement]? {
+    guard batch.kernelPlacement != nil else { return nil }
+    var counts: [Int32: Int] = [:], seen: [Int32: Int] = [:]
+    for (i, wants) in batch.wantsLogits.enumerated() where wants { counts[batch.sequenceIds[i], default: 0] += 1 }
+    var out: [KernelPlacement] = []
+    for (i, wants) in batch.wantsLogits.enumerated() where wants {
+        let s = batch.sequenceIds[i]
+        out.append(KernelPlacement(index: seen[s, default: 0], count: counts[s, default: 1]))
+        seen[s, default: 0] += 1
+    }
+    return out
 }
 
 /// Moves the rows of `x` (`width` floats each) of the batch entries that want logits to the front, in order, and
@@ -43,7 +67,7 @@ func finalLogits(batch: Batch, x: UnsafeMutablePointer<Float>, xn: UnsafeMutable
     // a 5 MB memset a step on the caller's thread).
     let values = [Float](unsafeUninitializedCapacity: rows.count * vocabSize) { buf, initialized in
         if let base = buf.baseAddress, !rows.isEmpty {
-            matmul(output, xn, nTokens: rows.count, base, pool: pool)
+            matmul(output, xn, nTokens: rows.count, base, pool: pool, placement: logitPlacement(batch))
             if let b = bias {
                 for j in 0..<rows.count { Ops.add(base + j * vocabSize, b, vocabSize) }
             }

@@ -119,14 +119,15 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
         }
         let slots = (0..<n).map { cache.slot(batch.sequenceIds[$0], Int(batch.positions[$0])) }
         let qScale = 1 / Float(hd).squareRoot()
+        let place = batch.kernelPlacement
 
         for (li, l) in layers.enumerated() {
             let dump = DebugDump.write
             Ops.rmsNorm(x, l.attnNorm, xn, n: e, rows: n, eps: eps, pool: pool)
             dump("attn_norm-\(li)", xn, n * e)
-            matmul(l.wq, xn, nTokens: n, q, pool: pool)
-            matmul(l.wk, xn, nTokens: n, k, pool: pool)
-            matmul(l.wv, xn, nTokens: n, v, pool: pool)
+            matmul(l.wq, xn, nTokens: n, q, pool: pool, placement: place)
+            matmul(l.wk, xn, nTokens: n, k, pool: pool, placement: place)
+            matmul(l.wv, xn, nTokens: n, v, pool: pool, placement: place)
             Ops.rmsNorm(q, l.qNorm, q, n: hd, rows: n * nHead, eps: eps, pool: pool)
             Ops.rmsNorm(k, l.kNorm, k, n: hd, rows: n * nKV, eps: eps, pool: pool)
             dump("Qcur_normed-\(li)", q, n * qDim); dump("Kcur_normed-\(li)", k, n * kvDim); dump("Vcur-\(li)", v, n * kvDim)
@@ -144,20 +145,21 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
             dump("Qrope-\(li)", q, n * qDim); dump("Krope-\(li)", k, n * kvDim)
             attention.run(batch: batch, cache: cache, layer: li, q: q, out: att, pool: pool, scratch: scratch)
             dump("kqv_out-\(li)", att, n * qDim)
-            matmul(l.wo, att, nTokens: n, tmp, pool: pool)
+            matmul(l.wo, att, nTokens: n, tmp, pool: pool, placement: place)
             dump("attn_out-\(li)", tmp, n * e)
             Ops.rmsNorm(tmp, l.postAttnNorm, tmp, n: e, rows: n, eps: eps, pool: pool)
             Ops.add(x, tmp, n * e)
             // The last layer's FFN runs on the rows that want logits only (see keepLogitRows).
             let nf = li == layers.count - 1 ? keepLogitRows(batch, x, width: e) : n
+            let ffnPlace = li == layers.count - 1 ? logitPlacement(batch) : place
 
             Ops.rmsNorm(x, l.ffnNorm, xn, n: e, rows: nf, eps: eps, pool: pool)
-            matmul(l.gate, xn, nTokens: nf, gate, pool: pool)
-            matmul(l.up, xn, nTokens: nf, up, pool: pool)
+            matmul(l.gate, xn, nTokens: nf, gate, pool: pool, placement: ffnPlace)
+            matmul(l.up, xn, nTokens: nf, up, pool: pool, placement: ffnPlace)
             dump("ffn_gate-\(li)", gate, nf * ffnSize); dump("ffn_up-\(li)", up, nf * ffnSize)
             Ops.geglu(gate, up, nf * ffnSize, pool: pool)
             dump("ffn_geglu-\(li)", gate, nf * ffnSize)
-            matmul(l.down, gate, nTokens: nf, tmp, pool: pool)
+            matmul(l.down, gate, nTokens: nf, tmp, pool: pool, placement: ffnPlace)
             dump("ffn_out-\(li)", tmp, nf * e)
             Ops.rmsNorm(tmp, l.postFFNNorm, tmp, n: e, rows: nf, eps: eps, pool: pool)
             Ops.add(x, tmp, nf * e)

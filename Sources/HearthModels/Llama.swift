@@ -142,13 +142,14 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         let slots = (0..<n).map { cache.slot(batch.sequenceIds[$0], Int(batch.positions[$0])) }
 
         let dump = DebugDump.write
+        let place = batch.kernelPlacement
         dump("inp_embd", x, n * e)
         for (li, l) in layers.enumerated() {
             Ops.rmsNorm(x, l.attnNorm, xn, n: e, rows: n, eps: eps, pool: pool)
             dump("attn_norm-\(li)", xn, n * e)
-            matmul(l.wq, xn, nTokens: n, q, pool: pool)
-            matmul(l.wk, xn, nTokens: n, k, pool: pool)
-            matmul(l.wv, xn, nTokens: n, v, pool: pool)
+            matmul(l.wq, xn, nTokens: n, q, pool: pool, placement: place)
+            matmul(l.wk, xn, nTokens: n, k, pool: pool, placement: place)
+            matmul(l.wv, xn, nTokens: n, v, pool: pool, placement: place)
             if let b = l.bq { for i in 0..<n { Ops.add(q + i * qDim, b, qDim) } }
             if let b = l.bk { for i in 0..<n { Ops.add(k + i * kvDim, b, kvDim) } }
             if let b = l.bv { for i in 0..<n { Ops.add(v + i * kvDim, b, kvDim) } }
@@ -166,20 +167,21 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
                             scale: 1 / Float(hd).squareRoot(), window: 0)
                 .run(batch: batch, cache: cache, layer: li, q: q, out: att, pool: pool, scratch: scratch)
             dump("kqv_out-\(li)", att, n * qDim)
-            matmul(l.wo, att, nTokens: n, tmp, pool: pool)
+            matmul(l.wo, att, nTokens: n, tmp, pool: pool, placement: place)
             dump("attn_out-\(li)", tmp, n * e)
             Ops.add(x, tmp, n * e)
             // The last layer's FFN runs on the rows that want logits only (see keepLogitRows).
             let nf = li == layers.count - 1 ? keepLogitRows(batch, x, width: e) : n
+            let ffnPlace = li == layers.count - 1 ? logitPlacement(batch) : place
             dump("ffn_inp-\(li)", x, nf * e)
 
             Ops.rmsNorm(x, l.ffnNorm, xn, n: e, rows: nf, eps: eps, pool: pool)
-            matmul(l.gate, xn, nTokens: nf, gate, pool: pool)
-            matmul(l.up, xn, nTokens: nf, up, pool: pool)
+            matmul(l.gate, xn, nTokens: nf, gate, pool: pool, placement: ffnPlace)
+            matmul(l.up, xn, nTokens: nf, up, pool: pool, placement: ffnPlace)
             dump("ffn_gate-\(li)", gate, nf * ffnSize); dump("ffn_up-\(li)", up, nf * ffnSize)
             Ops.swiglu(gate, up, nf * ffnSize)
             dump("ffn_swiglu-\(li)", gate, nf * ffnSize)
-            matmul(l.down, gate, nTokens: nf, tmp, pool: pool)
+            matmul(l.down, gate, nTokens: nf, tmp, pool: pool, placement: ffnPlace)
             dump("ffn_out-\(li)", tmp, nf * e)
             Ops.add(x, tmp, nf * e)
             dump("l_out-\(li)", x, nf * e)
