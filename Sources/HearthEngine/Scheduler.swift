@@ -15,8 +15,9 @@ import HearthTokenizers
 /// KV blocks freed.
 ///
 /// Batch invariance: every token's computation depends on its own sequence only (per-row kernels, attention
-/// variant chosen per sequence), so a greedy request gives the same tokens and log-probabilities bit for bit
-/// whether it runs alone or beside others.
+/// variant chosen per sequence, and for ggml's row-count-dependent K-quant kernels the place the token has in its
+/// own sequence's computation, `Batch.kernelPlacement`), so a greedy request gives the same tokens and
+/// log-probabilities bit for bit whether it runs alone or beside others.
 public final class Scheduler: @unchecked Sendable {
     public let loaded: LoadedModel
     public let configuration: SchedulerConfiguration

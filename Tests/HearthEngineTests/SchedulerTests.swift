@@ -89,7 +89,22 @@ final class SchedulerTests: XCTestCase {
     /// each, exactly the tokens and log-probability bits of that request run alone, and alone equals the
     /// one-sequence `Generator` (the `hearth run` path, whose prompt is one batch as llama.cpp's).
     func testEightConcurrentGreedyRequestsEqualEachAlone() async throws {
-        let m = try model()
+        try await checkEightConcurrentEqualEachAlone(try model())
+    }
+
+    /// The same with Qwen2.5-Coder Q4_K_M, whose Q4_K and Q6_K matrices take ggml's row-count-dependent kernels:
+    /// each token's kernel follows its place in its own sequence (decode tokens alone, prompt tokens in llama.cpp's
+    /// pieces), not the batch it lands in.
+    func testEightConcurrentGreedyRequestsEqualEachAloneKQuant() async throws {
+        let path = URL(fileURLWithPath: Self.modelPath).deletingLastPathComponent()
+            .appendingPathComponent("qwen2.5-coder-0.5b-instruct.gguf").path
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw SchedulerTestError("missing \(path): run scripts/fetch-model qwen25coder")
+        }
+        try await checkEightConcurrentEqualEachAlone(try LoadedModel(path: path))
+    }
+
+    func checkEightConcurrentEqualEachAlone(_ m: LoadedModel) async throws {
         var alone: [Output] = []
         let single = try Scheduler(m, configuration: config(parallel: 1, prefix: false))
         for p in Self.prompts { alone.append(try await collect(single.submit(greedy(m, p)))) }
