@@ -237,8 +237,29 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
     if isa != .scalar, let kind: AVX2ExactKind = type == .q4_1 ? .q4_1 : type == .q5_0 ? .q5_0 : type == .q8_0 ? .q8_0 : nil {
         // AVX2 (AVX-512 has returned above for every exact type): rows claimed in chunks as they go.
         let nb = k / 32
-        let scales = pool.scratch.floats(2 * nb * nTokens)
+        // Q4_1 from 5 tokens: eight tokens in the vector lanes (ExactTokenLanes.swift), the activations regrouped
+        // here, once, per group of eight: 256 bytes of quants and 8 + 8 scales a block (80 floats).
+        let groups = kind == .q4_1 && nTokens >= 5 && SmallBatch.maxTokens > 0 ? (nTokens + 7) / 8 : 0
+        let scales = pool.scratch.floats(2 * nb * nTokens + groups * 80 * nb)
         avx2ActivationScales(q81: q81, acts: acts, k: k, nTokens: nTokens, ad: scales, asum: scales + nb * nTokens)
+        if groups > 0 {
+            let lanes = scales + 2 * nb * nTokens
+            for g in 0..<groups {
+                let gb = lanes + g * 80 * nb
+                avx2InterleaveTokens(acts: acts, aRow: aRow, q81: q81, nb: nb, tokenStart: 8 * g,
+                                     count: min(8, nTokens - 8 * g), ad: scales, asum: scales + nb * nTokens,
+                                     dst: UnsafeMutableRawPointer(gb), dAd: gb + 64 * nb, dAsum: gb + 72 * nb)
+            }
+            pool.runChunks(items: rows, grain: batchGrain(pool, rows: rows, align: 1, rowBytes: rowBytes, nTokens: nTokens)) { _, r0, r1 in
+                for g in 0..<groups {
+                    let gb = lanes + g * 80 * nb
+                    avx2Q41MatmulTokenLanes(w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1,
+                                            lanes: UnsafeRawPointer(gb), lad: gb + 64 * nb, lasum: gb + 72 * nb,
+                                            count: min(8, nTokens - 8 * g), y: y + 8 * g * rows, yStride: rows)
+                }
+            }
+            return
+        }
         // Tiles of 4 rows (decode) or 2 rows (prefill): chunks in multiples of 4.
         pool.runChunks(items: rows, grain: batchGrain(pool, rows: rows, align: 4, rowBytes: rowBytes, nTokens: nTokens)) { _, r0, r1 in
             avx2ExactMatmul(kind: kind, w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1, acts: acts,
@@ -282,8 +303,9 @@ func batchGrain(_ pool: ThreadPool, rows: Int, align: Int, rowBytes: Int, nToken
 /// Where the small-batch kernel (HearthKernelsAVX512/SmallBatch.swift) takes over from the prefill GEMM.
 public enum SmallBatch {
     /// Batches of 2…`maxTokens` tokens of Q4_1/Q5_0/Q8_0 weights use the register-tiled small-batch kernel on
-    /// AVX-512 (same bits as the GEMM and GEMV: they share ggml's per-dot arithmetic). 0 turns it off (the
-    /// environment variable `HEARTH_SMALL_BATCH_MAX` sets it at start-up, for A/B measurements).
+    /// AVX-512 (same bits as the GEMM and GEMV: they share ggml's per-dot arithmetic). 0 turns it off, and the
+    /// AVX2 token-lane kernel with it (the environment variable `HEARTH_SMALL_BATCH_MAX` sets it at start-up, for
+    /// A/B measurements).
     nonisolated(unsafe) public static var maxTokens: Int = {
         if let v = getenv("HEARTH_SMALL_BATCH_MAX"), let n = Int(String(cString: v)), n >= 0 { return n }
         return 16

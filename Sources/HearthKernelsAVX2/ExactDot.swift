@@ -76,14 +76,14 @@ public func avx2QuantizeGGML(_ x: UnsafePointer<Float>, k: Int, tokenStart: Int,
 }
 
 /// Q4_1 nibbles → 32 unsigned bytes in element order (low nibbles, then high nibbles; ggml `bytes_from_nibbles_32`).
-@inline(__always) private func q41Bytes(_ p: UnsafeRawPointer) -> __m256i {
+@inline(__always) func q41Bytes(_ p: UnsafeRawPointer) -> __m256i {
     let raw = _mm_loadu_si128(p.assumingMemoryBound(to: __m128i_u.self))
     let m = _mm_set1_epi8(0x0F)
     return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(raw, 4), m), _mm_and_si128(raw, m))
 }
 
 /// Q5_0 block (at its start) → 32 signed bytes (nibble | fifth bit << 4) − 16, as ggml's AVX2 path builds them.
-@inline(__always) private func q50Bytes(_ blk: UnsafeRawPointer) -> __m256i {
+@inline(__always) func q50Bytes(_ blk: UnsafeRawPointer) -> __m256i {
     let nib = q41Bytes(blk + 6)
     // Spread the 32 bits of qh over the 32 bytes (ggml `bytes_from_bits_32`): byte j gets 0xFF when bit j is set.
     let qh = Int32(bitPattern: blk.loadUnaligned(fromByteOffset: 2, as: UInt32.self))

@@ -1,0 +1,82 @@
+import _Builtin_intrinsics.intel
+import HearthTensors
+
+/// Q4_1 × 5 or more tokens on AVX2 with the tokens in the vector lanes.
+///
+/// ggml's per-dot arithmetic (see ExactDot.swift) keeps eight float lanes per dot, lane l holding the 4-element
+/// integer sums of elements 4l…4l+3 of every block, each block added as fma(d_w·d_a, Float(sum), lane), and
+/// Σ fma(m_w, s_a) beside them. Held the other way round — one register per ggml lane, its eight entries eight
+/// tokens — the same numbers come out of fewer instructions: d_w·d_a is one multiply for eight tokens, a weight
+/// block is unpacked once for eight tokens, and ggml's horizontal sum becomes seven vertical adds that give eight
+/// results at once. The activations are regrouped for it once per matmul (`avx2InterleaveTokens`): per block and
+/// lane, the eight tokens' four bytes side by side, so that one broadcast of the weight's four bytes multiplies
+/// all eight. Every output keeps its own arithmetic, so the bits are those of `avx2ExactMatmul` and of ggml.
+///
+/// Measured on an AVX2 Zen 3 (`hearth matmul-bench models/SmolLM2-135M-Instruct.Q4_1.gguf -t 1`): 0.74–0.80× the
+/// time of the 2-row × 4-token tile from 8 tokens on (prefill included), 1.45× at 4 tokens (half the lanes
+/// idle). For Q5_0/Q8_0 the same layout measured no faster than the tile (their sign step per lane costs what the
+/// shared multiply saves), so they keep the tile.
+
+/// Bytes of one 8-token group's interleaved quants for `nb` blocks.
+public func avx2TokenLaneBytes(nb: Int) -> Int { nb * 256 }
+
+/// Regroups tokens `tokenStart..<tokenStart+count` (`count` ≤ 8) of `acts` (Q8_0, or Q8_1 when `q81`: `aRow` bytes
+/// a token) for `avx2Q41MatmulTokenLanes`: quants to `dst` (block b, lane l, token t at 256b + 32l + 4t),
+/// scales to `dAd[8b + t]` and `dAsum[8b + t]` from the float scales `ad`/`asum` ([token][block]). Lanes past
+/// `count` repeat the last token (computed, never stored).
+public func avx2InterleaveTokens(acts: UnsafeRawPointer, aRow: Int, q81: Bool, nb: Int, tokenStart: Int, count: Int,
+                                 ad: UnsafePointer<Float>, asum: UnsafePointer<Float>, dst: UnsafeMutableRawPointer,
+                                 dAd: UnsafeMutablePointer<Float>, dAsum: UnsafeMutablePointer<Float>) {
+    let aBytes = q81 ? 36 : 34, aq = q81 ? 4 : 2
+    for t in 0..<8 {
+        let tok = tokenStart + min(t, count - 1)
+        let row = acts + tok * aRow + aq
+        for b in 0..<nb {
+            let src = row + b * aBytes, out = dst + b * 256 + 4 * t
+            for l in 0..<8 {
+                out.storeBytes(of: src.loadUnaligned(fromByteOffset: 4 * l, as: UInt32.self), toByteOffset: 32 * l,
+                               as: UInt32.self)
+            }
+            dAd[8 * b + t] = ad[tok * nb + b]
+            dAsum[8 * b + t] = asum[tok * nb + b]
+        }
+    }
+}
+
+/// `y[t·yStride + r]` for Q4_1 rows `rowStart..<rowEnd` and the `count` tokens of one group regrouped by
+/// `avx2InterleaveTokens` (`lanes`, `lad`, `lasum`, from Q8_1 activations): the same bits as `avx2ExactMatmul`.
+public func avx2Q41MatmulTokenLanes(w: UnsafeRawPointer, rowBytes: Int, k: Int, rowStart: Int, rowEnd: Int,
+                                    lanes: UnsafeRawPointer, lad: UnsafePointer<Float>, lasum: UnsafePointer<Float>,
+                                    count: Int, y: UnsafeMutablePointer<Float>, yStride: Int) {
+    let nb = k / 32
+    let ones = _mm256_set1_epi16(1)
+    // The unpacked block, for the lanes' broadcasts.
+    withUnsafeTemporaryAllocation(byteCount: 32, alignment: 32) { buf in
+        guard let base = buf.baseAddress else { return }
+        for r in rowStart..<rowEnd {
+            let wr = w + r * rowBytes
+            var a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps()
+            var a4 = _mm256_setzero_ps(), a5 = _mm256_setzero_ps(), a6 = _mm256_setzero_ps(), a7 = _mm256_setzero_ps()
+            var sm = _mm256_setzero_ps()
+            for b in 0..<nb {
+                let wb = wr + b * 20
+                let d = _mm256_mul_ps(_mm256_set1_ps(h2f(wb)), _mm256_loadu_ps(lad + 8 * b))
+                let q = lanes + b * 256
+                _mm256_storeu_si256(base.assumingMemoryBound(to: __m256i_u.self), q41Bytes(wb + 4))
+                @inline(__always) func lane(_ l: Int, _ acc: inout __m256) {
+                    let a = _mm256_loadu_si256((q + 32 * l).assumingMemoryBound(to: __m256i_u.self))
+                    let x = _mm256_set1_epi32(base.load(fromByteOffset: 4 * l, as: Int32.self))
+                    acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(x, a), ones)), acc)
+                }
+                lane(0, &a0); lane(1, &a1); lane(2, &a2); lane(3, &a3)
+                lane(4, &a4); lane(5, &a5); lane(6, &a6); lane(7, &a7)
+                sm = _mm256_fmadd_ps(_mm256_set1_ps(h2f(wb + 2)), _mm256_loadu_ps(lasum + 8 * b), sm)
+            }
+            // ggml's hsum_float_8 order per token: ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)), then the m·s term.
+            let sum = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a4), _mm256_add_ps(a2, a6)),
+                                    _mm256_add_ps(_mm256_add_ps(a1, a5), _mm256_add_ps(a3, a7)))
+            let out = unsafeBitCast(_mm256_add_ps(sum, sm), to: SIMD8<Float>.self)
+            for t in 0..<count { y[t * yStride + r] = out[t] }
+        }
+    }
+}
