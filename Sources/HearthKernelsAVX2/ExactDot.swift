@@ -123,9 +123,9 @@ public func avx2ActivationScales(q81: Bool, acts: UnsafeRawPointer, k: Int, nTok
 /// `y[t·yStride + r] = dot(row r, token t)` for rows `rowStart..<rowEnd` and every token, with ggml's per-dot
 /// arithmetic (`ExactKernels.dot`: lanes = fma(d_w·d_a, Float(4-element sums), lanes) per block, the Q4_1 term
 /// Σ fma(m_w, s_a) beside it, ggml's horizontal sum). `acts` holds `nTokens` rows of Q8_1 (Q4_1) or Q8_0 blocks,
-/// `aRow` bytes each; `ad`/`asum` their scales from `avx2ActivationScales`. Register tiles: 4 rows × 1 token
-/// below 4 tokens (decode), 2 rows × 4 tokens otherwise; each output's arithmetic is its own, so the tile shape
-/// does not change a bit.
+/// `aRow` bytes each; `ad`/`asum` their scales from `avx2ActivationScales`. Register tiles: 1 row × 8 tokens for
+/// whole groups of eight, then 4 rows × 1 token below 4 tokens (decode) or 2 rows × 4 tokens; each output's
+/// arithmetic is its own, so the tile shape does not change a bit.
 public func avx2ExactMatmul(kind: AVX2ExactKind, w: UnsafeRawPointer, rowBytes: Int, k: Int, rowStart: Int,
                             rowEnd: Int, acts: UnsafeRawPointer, aRow: Int, ad: UnsafePointer<Float>,
                             asum: UnsafePointer<Float>, nTokens: Int, y: UnsafeMutablePointer<Float>, yStride: Int) {
@@ -161,6 +161,16 @@ private func exactRows<W: ExactWeights>(_: W.Type, _ w: UnsafeRawPointer, _ rowB
     let nb = k / 32, kind = W.kind
     let wBytes = kind == 0 ? 20 : (kind == 1 ? 22 : 34)
     let aBytes = kind == 0 ? 36 : 34, aq = kind == 0 ? 4 : 2
+    // Whole groups of 8 tokens: 1 row × 8 tokens, each block unpacked once for eight tokens (C model on Zen 3:
+    // 1.09× the 2 × 4 tile's rate for Q5_0); the rest below.
+    let n8 = nTokens - nTokens % 8
+    if n8 > 0 {
+        exactRows8(W.self, w, rowBytes, k, rowStart, rowEnd, acts, aRow, ad, asum, n8, y, yStride)
+        if n8 == nTokens { return }
+        exactRows(W.self, w, rowBytes, k, rowStart, rowEnd, acts + n8 * aRow, aRow, ad + n8 * nb, asum + n8 * nb,
+                  nTokens - n8, y + n8 * yStride, yStride)
+        return
+    }
     if nTokens < 4 {
         var r0 = rowStart
         while r0 < rowEnd {
@@ -237,5 +247,50 @@ private func exactRows<W: ExactWeights>(_: W.Type, _ w: UnsafeRawPointer, _ rowB
             t0 += 4
         }
         r0 += 2
+    }
+}
+
+/// `exactRows` for `nTokens` a multiple of 8: one row × eight tokens a tile.
+private func exactRows8<W: ExactWeights>(_: W.Type, _ w: UnsafeRawPointer, _ rowBytes: Int, _ k: Int,
+                                         _ rowStart: Int, _ rowEnd: Int, _ acts: UnsafeRawPointer, _ aRow: Int,
+                                         _ ad: UnsafePointer<Float>, _ asum: UnsafePointer<Float>, _ nTokens: Int,
+                                         _ y: UnsafeMutablePointer<Float>, _ yStride: Int) {
+    let nb = k / 32, kind = W.kind
+    let wBytes = kind == 0 ? 20 : (kind == 1 ? 22 : 34)
+    let aBytes = kind == 0 ? 36 : 34, aq = kind == 0 ? 4 : 2
+    for r in rowStart..<rowEnd {
+        let wr = w + r * rowBytes
+        var t0 = 0
+        while t0 < nTokens {
+            let a = acts + t0 * aRow + aq, adt = ad + t0 * nb
+            var x0 = _mm256_setzero_ps(), x1 = _mm256_setzero_ps(), x2 = _mm256_setzero_ps(), x3 = _mm256_setzero_ps()
+            var x4 = _mm256_setzero_ps(), x5 = _mm256_setzero_ps(), x6 = _mm256_setzero_ps(), x7 = _mm256_setzero_ps()
+            var sx = SIMD8<Float>()
+            for b in 0..<nb {
+                let wb = wr + b * wBytes
+                let wv = weightBlock(kind, wb)
+                let dx = _mm256_set1_ps(h2f(wb))
+                let off = b * aBytes
+                @inline(__always) func token(_ j: Int, _ x: inout __m256) {
+                    let q = load256(a + j * aRow + off)
+                    let da = _mm256_broadcast_ss(adt + j * nb + b)
+                    x = _mm256_fmadd_ps(_mm256_mul_ps(dx, da), blockLanes(kind, wv, q), x)
+                }
+                token(0, &x0); token(1, &x1); token(2, &x2); token(3, &x3)
+                token(4, &x4); token(5, &x5); token(6, &x6); token(7, &x7)
+                if kind == 0 {
+                    let ast = asum + t0 * nb + b
+                    let sa = SIMD8<Float>(ast[0], ast[nb], ast[2 * nb], ast[3 * nb], ast[4 * nb], ast[5 * nb],
+                                          ast[6 * nb], ast[7 * nb])
+                    sx = sx.addingProduct(SIMD8<Float>(repeating: h2f(wb + 2)), sa)
+                }
+            }
+            let yt = y + t0 * yStride + r
+            yt[0] = hsumGGML(x0) + sx[0]; yt[yStride] = hsumGGML(x1) + sx[1]
+            yt[2 * yStride] = hsumGGML(x2) + sx[2]; yt[3 * yStride] = hsumGGML(x3) + sx[3]
+            yt[4 * yStride] = hsumGGML(x4) + sx[4]; yt[5 * yStride] = hsumGGML(x5) + sx[5]
+            yt[6 * yStride] = hsumGGML(x6) + sx[6]; yt[7 * yStride] = hsumGGML(x7) + sx[7]
+            t0 += 8
+        }
     }
 }
