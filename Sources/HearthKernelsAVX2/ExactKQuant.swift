@@ -31,21 +31,20 @@ public enum AVX2Q4KKernel: Int, Sendable {
 /// `y[t·yStride + r]` = Q6_K row r · Q8_K token t for rows `rowStart..<rowEnd` and tokens `0..<nTokens`, with
 /// ggml's AVX2 `ggml_vec_dot_q6_K_q8_K` arithmetic (`tiled` false: the −32 offset through the activation group
 /// sums stored in the block, eight float lanes) or the tiled matmul's (`tiled` true: per block
-/// r = Float(Σ sc·q·a)·d_w, acc = fma(r, d_a, acc), with Σ a computed from the quants themselves). Up to four
+/// r = Float(Σ sc·q·a)·d_w, acc = fma(r, d_a, acc), its −32 offset through the same group sums). Up to eight
 /// tokens share each block's unpacking, so a decode step of several streams does not unpack every weight once
 /// per stream.
 public func avx2Q6KRows(k: Int, w: UnsafeRawPointer, rowBytes: Int, rowStart: Int, rowEnd: Int,
                         acts: UnsafeRawPointer, aRow: Int, nTokens: Int, tiled: Bool,
                         y: UnsafeMutablePointer<Float>, yStride: Int) {
     let m4 = _mm256_set1_epi8(0x0F), m3 = _mm256_set1_epi8(0x03)
-    let ones8 = _mm256_set1_epi8(1)
     for r in rowStart..<rowEnd {
         let wr = w + r * rowBytes
         var t0 = 0
         while t0 < nTokens {
-            let n = min(4, nTokens - t0)
-            var acc8 = InlineArray<4, __m256>(repeating: _mm256_setzero_ps())
-            var acc = SIMD4<Float>()
+            let n = min(8, nTokens - t0)
+            var acc8 = InlineArray<8, __m256>(repeating: _mm256_setzero_ps())
+            var acc = SIMD8<Float>()
             for b in 0..<(k / 256) {
                 let x = wr + b * 210, scp = x + 192
                 let dw = h2f(x + 208)
@@ -66,24 +65,23 @@ public func avx2Q6KRows(k: Int, w: UnsafeRawPointer, rowBytes: Int, rowStart: In
                     let s1 = Int16(scp.load(fromByteOffset: 2 * c + 1, as: Int8.self))
                     scv[c] = _mm256_set_m128i(_mm_set1_epi16(s1), _mm_set1_epi16(s0))
                 }
+                let sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(scp.assumingMemoryBound(to: __m128i_u.self)))
                 for j in 0..<n {
                     let yb = acts + (t0 + j) * aRow + b * 292
-                    var lanes = _mm256_setzero_si256(), lanesA = _mm256_setzero_si256()
+                    var lanes = _mm256_setzero_si256()
                     for c in 0..<8 {
                         let q8 = load256(yb + 4 + 32 * c)
                         lanes = _mm256_add_epi32(lanes, _mm256_madd_epi16(_mm256_maddubs_epi16(u[c], q8), scv[c]))
-                        if tiled {
-                            lanesA = _mm256_add_epi32(lanesA, _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, q8), scv[c]))
-                        }
                     }
                     let da = yb.loadUnaligned(as: Float.self)
+                    // Σ_g sc_g·(Σ a over group g) from the 16-element sums stored in the Q8_K block: the tiled
+                    // kernel computes it from the quants themselves, the same integer.
+                    let offset = _mm256_madd_epi16(load256(yb + 260), sc16)
                     if tiled {
-                        let s1 = hsumInt(lanes) &- (hsumInt(lanesA) &<< 5)
+                        let s1 = hsumInt(lanes) &- (hsumInt(offset) &<< 5)
                         acc[j] = acc[j].addingProduct(Float(s1) * dw, da)
                     } else {
-                        let bsums = load256(yb + 260)
-                        let sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(scp.assumingMemoryBound(to: __m128i_u.self)))
-                        lanes = _mm256_sub_epi32(lanes, _mm256_slli_epi32(_mm256_madd_epi16(bsums, sc16), 5))
+                        lanes = _mm256_sub_epi32(lanes, _mm256_slli_epi32(offset, 5))
                         acc8[j] = _mm256_fmadd_ps(_mm256_set1_ps(da * dw), _mm256_cvtepi32_ps(lanes), acc8[j])
                     }
                 }
@@ -91,14 +89,14 @@ public func avx2Q6KRows(k: Int, w: UnsafeRawPointer, rowBytes: Int, rowStart: In
             for j in 0..<n {
                 y[(t0 + j) * yStride + r] = tiled ? acc[j] : hsumGGML(acc8[j])
             }
-            t0 += 4
+            t0 += 8
         }
     }
 }
 
 /// `y[t·yStride + r]` = one Q4_K row · one Q8_K row with the float arithmetic of ggml's `kernel`
 /// (`ExactKernels.dotQ4_K`, same bits) for rows `rowStart..<rowEnd` and tokens `tokenStart..<tokenEnd` (every
-/// token of the range on the same kernel; `k` a multiple of 256): up to four tokens share each block's scale
+/// token of the range on the same kernel; `k` a multiple of 256): up to eight tokens share each block's scale
 /// decoding and nibble unpacking.
 public func avx2Q4KRows(k: Int, w: UnsafeRawPointer, rowBytes: Int, rowStart: Int, rowEnd: Int,
                         acts: UnsafeRawPointer, aRow: Int, tokenStart: Int, tokenEnd: Int, kernel: AVX2Q4KKernel,
@@ -108,10 +106,10 @@ public func avx2Q4KRows(k: Int, w: UnsafeRawPointer, rowBytes: Int, rowStart: In
         let wr = w + r * rowBytes
         var t0 = tokenStart
         while t0 < tokenEnd {
-            let n = min(4, tokenEnd - t0)
-            var acc8 = InlineArray<4, __m256>(repeating: _mm256_setzero_ps())
-            var accm4 = InlineArray<4, SIMD4<Float>>(repeating: SIMD4<Float>())
-            var acc = SIMD4<Float>(), accm = SIMD4<Float>()
+            let n = min(8, tokenEnd - t0)
+            var acc8 = InlineArray<8, __m256>(repeating: _mm256_setzero_ps())
+            var accm4 = InlineArray<8, SIMD4<Float>>(repeating: SIMD4<Float>())
+            var acc = SIMD8<Float>(), accm = SIMD8<Float>()
             for b in 0..<(k / 256) {
                 let x = wr + b * 144
                 let dw = h2f(x), dminw = h2f(x + 2)
@@ -132,11 +130,8 @@ public func avx2Q4KRows(k: Int, w: UnsafeRawPointer, rowBytes: Int, rowStart: In
                         pairs[p] = _mm256_add_epi32(_mm256_madd_epi16(p0, _mm256_set1_epi16(Int16(sc[2 * p]))),
                                                     _mm256_madd_epi16(p1, _mm256_set1_epi16(Int16(sc[2 * p + 1]))))
                     }
-                    var bs = SIMD8<Int32>()
-                    for s in 0..<8 {
-                        bs[s] = Int32(yb.loadUnaligned(fromByteOffset: 260 + 4 * s, as: Int16.self))
-                            &+ Int32(yb.loadUnaligned(fromByteOffset: 262 + 4 * s, as: Int16.self))
-                    }
+                    // Sums of the token's quants per 32-element sub-block (pairs of the block's 16-element sums).
+                    let bs = unsafeBitCast(_mm256_madd_epi16(load256(yb + 260), _mm256_set1_epi16(1)), to: SIMD8<Int32>.self)
                     let total = _mm256_add_epi32(_mm256_add_epi32(pairs[0], pairs[1]), _mm256_add_epi32(pairs[2], pairs[3]))
                     switch kernel {
                     case .rowwise:
@@ -172,7 +167,7 @@ public func avx2Q4KRows(k: Int, w: UnsafeRawPointer, rowBytes: Int, rowStart: In
                 }
                 y[(t0 + j) * yStride + r] = out
             }
-            t0 += 4
+            t0 += 8
         }
     }
 }

@@ -22,6 +22,8 @@ struct MatmulBenchCommand: ParsableCommand {
     @Option(name: .long, help: "Instead of single tensors: whole decode steps of this many streams (each after an 8-token prompt).")
     var streams: Int?
     @Option(name: .long, help: "Decode steps per run with --streams.") var steps: Int = 16
+    @Flag(name: .long, help: "Place every token alone (as a server's decode step does: Q4_K/Q6_K take their one-token kernels).")
+    var alone = false
 
     func run() throws {
         guard repetitions >= 1, threads >= 1 else { throw CLIError("-r and -t must be at least 1") }
@@ -55,7 +57,8 @@ struct MatmulBenchCommand: ParsableCommand {
                     let t0 = threadCPUNanoseconds()
                     x.withUnsafeBufferPointer { xs in
                         y.withUnsafeMutableBufferPointer { ys in
-                            matmul(w, xs.baseAddress!, nTokens: n, ys.baseAddress!, pool: pool)
+                            matmul(w, xs.baseAddress!, nTokens: n, ys.baseAddress!, pool: pool,
+                                   placement: alone ? Array(repeating: .alone, count: n) : nil)
                         }
                     }
                     return Double(threadCPUNanoseconds() - t0) / 1e6
