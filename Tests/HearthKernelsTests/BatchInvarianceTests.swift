@@ -28,18 +28,7 @@ final class BatchInvarianceTests: XCTestCase {
             for i in x.indices { x[i] = rng.float() * (i % 89 == 0 ? 20 : 2) }
             for isa in KernelISA.supported {
                 func run(_ first: Int, _ count: Int) -> [UInt32] {
-                    var y = [Float](repeating: .nan, count: rows * count)
-                    raw.withUnsafeBytes { w in
-                        let view = TensorView(name: "w", type: type, shape: [k, rows], data: w.baseAddress!,
-                                              byteCount: w.count)
-                        x.withUnsafeBufferPointer { xs in
-                            y.withUnsafeMutableBufferPointer { yp in
-                                matmul(view, xs.baseAddress! + first * k, nTokens: count, yp.baseAddress!,
-                                       pool: pool, isa: isa)
-                            }
-                        }
-                    }
-                    return y.map(\.bitPattern)
+                    matmulBits(raw, type, k: k, rows: rows, x, first: first, count: count, pool: pool, isa: isa)
                 }
                 let all = run(0, total)
                 // Every token alone, and batches of several sizes starting at several offsets.
@@ -80,18 +69,8 @@ final class BatchInvarianceTests: XCTestCase {
             for i in x.indices { x[i] = rng.float() * (i % 89 == 0 ? 20 : 2) }
             for isa in KernelISA.supported {
                 func run(_ first: Int, _ count: Int, _ place: [KernelPlacement]?) -> [UInt32] {
-                    var y = [Float](repeating: .nan, count: rows * count)
-                    raw.withUnsafeBytes { w in
-                        let view = TensorView(name: "w", type: type, shape: [k, rows], data: w.baseAddress!,
-                                              byteCount: w.count)
-                        x.withUnsafeBufferPointer { xs in
-                            y.withUnsafeMutableBufferPointer { yp in
-                                matmul(view, xs.baseAddress! + first * k, nTokens: count, yp.baseAddress!,
-                                       pool: pool, isa: isa, placement: place)
-                            }
-                        }
-                    }
-                    return y.map(\.bitPattern)
+                    matmulBits(raw, type, k: k, rows: rows, x, first: first, count: count, pool: pool, isa: isa,
+                               placement: place)
                 }
                 let mixed = run(pad, total, placement)
                 for (start, count, first, size) in groups {
@@ -105,4 +84,20 @@ final class BatchInvarianceTests: XCTestCase {
         }
         XCTAssert(failures.isEmpty, failures.prefix(20).joined(separator: "\n"))
     }
+}
+
+/// The output bits of `matmul` of `raw` (`rows` × `k` of `type`) with tokens `first..<first+count` of `x`.
+private func matmulBits(_ raw: [UInt8], _ type: GGMLType, k: Int, rows: Int, _ x: [Float], first: Int, count: Int,
+                        pool: ThreadPool, isa: KernelISA, placement: [KernelPlacement]? = nil) -> [UInt32] {
+    var y = [Float](repeating: .nan, count: rows * count)
+    raw.withUnsafeBytes { w in
+        let view = TensorView(name: "w", type: type, shape: [k, rows], data: w.baseAddress!, byteCount: w.count)
+        x.withUnsafeBufferPointer { xs in
+            y.withUnsafeMutableBufferPointer { yp in
+                matmul(view, xs.baseAddress! + first * k, nTokens: count, yp.baseAddress!, pool: pool, isa: isa,
+                       placement: placement)
+            }
+        }
+    }
+    return y.map(\.bitPattern)
 }
