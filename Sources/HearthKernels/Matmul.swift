@@ -260,11 +260,18 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
             }
             return
         }
+        // Q5_0: the activations' offsets for the unsigned form of the dot (avx2Q50Offsets), once for every row.
+        var offsets: UnsafePointer<Int32>? = nil
+        if kind == .q5_0 {
+            let o = pool.scratch.offsets(nTokens * nb * 8)
+            avx2Q50Offsets(acts: acts, aRow: aRow, nb: nb, nTokens: nTokens, out: o)
+            offsets = UnsafePointer(o)
+        }
         // Tiles of 4 rows (decode) or 2 rows (prefill): chunks in multiples of 4.
         pool.runChunks(items: rows, grain: batchGrain(pool, rows: rows, align: 4, rowBytes: rowBytes, nTokens: nTokens)) { _, r0, r1 in
             avx2ExactMatmul(kind: kind, w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1, acts: acts,
-                            aRow: aRow, ad: scales, asum: scales + nb * nTokens, nTokens: nTokens, y: y,
-                            yStride: rows)
+                            aRow: aRow, ad: scales, asum: scales + nb * nTokens, q50Offsets: offsets, nTokens: nTokens,
+                            y: y, yStride: rows)
         }
         return
     }
@@ -420,6 +427,7 @@ final class MatmulScratch: @unchecked Sendable {
     }
     private var act = GrowableBuffer()
     private var floatBuf = GrowableBuffer()
+    private var offsetBuf = GrowableBuffer()
     private var panels: [GrowableBuffer]
     private var threadBufs: [GrowableBuffer]
 
@@ -431,6 +439,7 @@ final class MatmulScratch: @unchecked Sendable {
     deinit {
         act.release()
         floatBuf.release()
+        offsetBuf.release()
         panels.forEach { $0.release() }
         threadBufs.forEach { $0.release() }
     }
@@ -452,6 +461,11 @@ final class MatmulScratch: @unchecked Sendable {
     /// A float buffer of at least `count`.
     func floats(_ count: Int) -> UnsafeMutablePointer<Float> {
         floatBuf.reserve(count * 4).assumingMemoryBound(to: Float.self)
+    }
+
+    /// An Int32 buffer of at least `count` (the AVX2 Q5_0 activation offsets).
+    func offsets(_ count: Int) -> UnsafeMutablePointer<Int32> {
+        offsetBuf.reserve(count * 4).assumingMemoryBound(to: Int32.self)
     }
 
     /// A buffer private to pool thread `thread`.

@@ -97,6 +97,37 @@ public func avx2QuantizeGGML(_ x: UnsafePointer<Float>, k: Int, tokenStart: Int,
     return _mm256_sub_epi8(_mm256_or_si256(nib, high), _mm256_set1_epi8(16))
 }
 
+/// Q5_0 block → 32 unsigned bytes x + 16 = nibble | fifth bit << 4 (0…31), for `avx2Q50Offsets`' form of the dot.
+@inline(__always) func q50UnsignedBytes(_ blk: UnsafeRawPointer) -> __m256i {
+    let nib = q41Bytes(blk + 6)
+    let qh = Int32(bitPattern: blk.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
+    let shuf = _mm256_setr_epi64x(0x0000_0000_0000_0000, 0x0101_0101_0101_0101,
+                                  0x0202_0202_0202_0202, 0x0303_0303_0303_0303)
+    let bits = _mm256_or_si256(_mm256_shuffle_epi8(_mm256_set1_epi32(qh), shuf),
+                               _mm256_set1_epi64x(0x7FBF_DFEF_F7FB_FDFE))
+    let set = _mm256_cmpeq_epi8(bits, _mm256_set1_epi64x(-1))
+    return _mm256_or_si256(nib, _mm256_and_si256(set, _mm256_set1_epi8(0x10)))
+}
+
+/// The Q5_0 dot's offsets: `out[(t·nb + b)·8 + l]` = 16 · Σ_{i<4} a[4l+i] over the Q8_0 quants of token t, block b.
+///
+/// Why: ggml's AVX2 Q5_0 dot makes the weights unsigned with the sign trick (|x| and sign(a, x): two `psignb` a
+/// block, one of them per token). With x + 16 (0…31) as the unsigned operand instead, each int32 lane
+/// Σ (x+16)·a − 16·Σ a is the same integer (no int16 pair can saturate: 2·31·127 < 32767), so the float steps and
+/// their bits are unchanged, and the per-token `psignb` becomes an add of this offset, computed once per
+/// activation block for every weight row.
+public func avx2Q50Offsets(acts: UnsafeRawPointer, aRow: Int, nb: Int, nTokens: Int, out: UnsafeMutablePointer<Int32>) {
+    let ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1)
+    for t in 0..<nTokens {
+        for b in 0..<nb {
+            let q = load256(acts + t * aRow + b * 34 + 2)
+            let sums = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, q), ones16)
+            _mm256_storeu_si256(UnsafeMutableRawPointer(out + (t * nb + b) * 8).assumingMemoryBound(to: __m256i_u.self),
+                                _mm256_slli_epi32(sums, 4))
+        }
+    }
+}
+
 /// Eight int32 lanes, lane l = Σ_{i<4} u[4l+i]·s[4l+i] for unsigned `u` (< 128) and signed `s`.
 @inline(__always) private func lanesUS(_ u: __m256i, _ s: __m256i) -> __m256i {
     _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1))
@@ -128,11 +159,21 @@ public func avx2ActivationScales(q81: Bool, acts: UnsafeRawPointer, k: Int, nTok
 /// arithmetic is its own, so the tile shape does not change a bit.
 public func avx2ExactMatmul(kind: AVX2ExactKind, w: UnsafeRawPointer, rowBytes: Int, k: Int, rowStart: Int,
                             rowEnd: Int, acts: UnsafeRawPointer, aRow: Int, ad: UnsafePointer<Float>,
-                            asum: UnsafePointer<Float>, nTokens: Int, y: UnsafeMutablePointer<Float>, yStride: Int) {
+                            asum: UnsafePointer<Float>, q50Offsets: UnsafePointer<Int32>? = nil, nTokens: Int,
+                            y: UnsafeMutablePointer<Float>, yStride: Int) {
     switch kind {
-    case .q4_1: exactRows(Q41Weights.self, w, rowBytes, k, rowStart, rowEnd, acts, aRow, ad, asum, nTokens, y, yStride)
-    case .q5_0: exactRows(Q50Weights.self, w, rowBytes, k, rowStart, rowEnd, acts, aRow, ad, asum, nTokens, y, yStride)
-    case .q8_0: exactRows(Q80Weights.self, w, rowBytes, k, rowStart, rowEnd, acts, aRow, ad, asum, nTokens, y, yStride)
+    case .q4_1: exactRows(Q41Weights.self, w, rowBytes, k, rowStart, rowEnd, acts, aRow, ad, asum, UnsafePointer<Int32>(OpaquePointer(ad)), nTokens, y, yStride)
+    case .q8_0: exactRows(Q80Weights.self, w, rowBytes, k, rowStart, rowEnd, acts, aRow, ad, asum, UnsafePointer<Int32>(OpaquePointer(ad)), nTokens, y, yStride)
+    case .q5_0:
+        if let q50Offsets {
+            exactRows(Q50Weights.self, w, rowBytes, k, rowStart, rowEnd, acts, aRow, ad, asum, q50Offsets, nTokens, y, yStride)
+            return
+        }
+        let nb = k / 32
+        let offsets = UnsafeMutablePointer<Int32>.allocate(capacity: nTokens * nb * 8)
+        defer { offsets.deallocate() }
+        avx2Q50Offsets(acts: acts, aRow: aRow, nb: nb, nTokens: nTokens, out: offsets)
+        exactRows(Q50Weights.self, w, rowBytes, k, rowStart, rowEnd, acts, aRow, ad, asum, offsets, nTokens, y, yStride)
     }
 }
 
@@ -145,19 +186,25 @@ private enum Q80Weights: ExactWeights { static var kind: Int { 2 } }
 
 /// A weight block as the multiplier operand: unsigned bytes `u` and the signs to give the activations
 /// (Q4_1: unsigned already, `signs` unused; Q5_0/Q8_0: |x| and x, ggml's sign trick).
+/// (Q5_0: x + 16, unsigned, `signs` unused; its lanes take the offset from `avx2Q50Offsets`).
 @inline(__always) private func weightBlock(_ kind: Int, _ wb: UnsafeRawPointer) -> (u: __m256i, signs: __m256i) {
     if kind == 0 { let u = q41Bytes(wb + 4); return (u, u) }
-    let x = kind == 1 ? q50Bytes(wb) : load256(wb + 2)
+    if kind == 1 { let u = q50UnsignedBytes(wb); return (u, u) }
+    let x = load256(wb + 2)
     return (_mm256_sign_epi8(x, x), x)
 }
 
-@inline(__always) private func blockLanes(_ kind: Int, _ w: (u: __m256i, signs: __m256i), _ q: __m256i) -> __m256 {
-    _mm256_cvtepi32_ps(kind == 0 ? lanesUS(w.u, q) : lanesUS(w.u, _mm256_sign_epi8(q, w.signs)))
+/// Float lanes of one block · one token; `off` is the token's Q5_0 offset block (`avx2Q50Offsets`), else unused.
+@inline(__always) private func blockLanes(_ kind: Int, _ w: (u: __m256i, signs: __m256i), _ q: __m256i,
+                                          _ off: UnsafePointer<Int32>) -> __m256 {
+    if kind == 1 { return _mm256_cvtepi32_ps(_mm256_sub_epi32(lanesUS(w.u, q), load256(UnsafeRawPointer(off)))) }
+    return _mm256_cvtepi32_ps(kind == 0 ? lanesUS(w.u, q) : lanesUS(w.u, _mm256_sign_epi8(q, w.signs)))
 }
 
 private func exactRows<W: ExactWeights>(_: W.Type, _ w: UnsafeRawPointer, _ rowBytes: Int, _ k: Int, _ rowStart: Int,
                        _ rowEnd: Int, _ acts: UnsafeRawPointer, _ aRow: Int, _ ad: UnsafePointer<Float>,
-                       _ asum: UnsafePointer<Float>, _ nTokens: Int, _ y: UnsafeMutablePointer<Float>, _ yStride: Int) {
+                       _ asum: UnsafePointer<Float>, _ offs: UnsafePointer<Int32>, _ nTokens: Int,
+                       _ y: UnsafeMutablePointer<Float>, _ yStride: Int) {
     let nb = k / 32, kind = W.kind
     let wBytes = kind == 0 ? 20 : (kind == 1 ? 22 : 34)
     let aBytes = kind == 0 ? 36 : 34, aq = kind == 0 ? 4 : 2
@@ -165,10 +212,10 @@ private func exactRows<W: ExactWeights>(_: W.Type, _ w: UnsafeRawPointer, _ rowB
     // 1.09× the 2 × 4 tile's rate for Q5_0); the rest below.
     let n8 = nTokens - nTokens % 8
     if n8 > 0 {
-        exactRows8(W.self, w, rowBytes, k, rowStart, rowEnd, acts, aRow, ad, asum, n8, y, yStride)
+        exactRows8(W.self, w, rowBytes, k, rowStart, rowEnd, acts, aRow, ad, asum, offs, n8, y, yStride)
         if n8 == nTokens { return }
         exactRows(W.self, w, rowBytes, k, rowStart, rowEnd, acts + n8 * aRow, aRow, ad + n8 * nb, asum + n8 * nb,
-                  nTokens - n8, y + n8 * yStride, yStride)
+                  kind == 1 ? offs + n8 * nb * 8 : offs, nTokens - n8, y + n8 * yStride, yStride)
         return
     }
     if nTokens < 4 {
@@ -185,11 +232,12 @@ private func exactRows<W: ExactWeights>(_: W.Type, _ w: UnsafeRawPointer, _ rowB
                 for b in 0..<nb {
                     let q = load256(a + b * aBytes)
                     let da = _mm256_broadcast_ss(adt + b)
+                    let off = offs + (t * nb + b) * 8
                     let b0 = w0 + b * wBytes, b1 = w1 + b * wBytes, b2 = w2 + b * wBytes, b3 = w3 + b * wBytes
-                    acc0 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(h2f(b0)), da), blockLanes(kind, weightBlock(kind, b0), q), acc0)
-                    acc1 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(h2f(b1)), da), blockLanes(kind, weightBlock(kind, b1), q), acc1)
-                    acc2 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(h2f(b2)), da), blockLanes(kind, weightBlock(kind, b2), q), acc2)
-                    acc3 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(h2f(b3)), da), blockLanes(kind, weightBlock(kind, b3), q), acc3)
+                    acc0 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(h2f(b0)), da), blockLanes(kind, weightBlock(kind, b0), q, off), acc0)
+                    acc1 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(h2f(b1)), da), blockLanes(kind, weightBlock(kind, b1), q, off), acc1)
+                    acc2 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(h2f(b2)), da), blockLanes(kind, weightBlock(kind, b2), q, off), acc2)
+                    acc3 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(h2f(b3)), da), blockLanes(kind, weightBlock(kind, b3), q, off), acc3)
                     if kind == 0 {
                         let sa = ast[b]
                         s0 = s0.addingProduct(h2f(b0 + 2), sa); s1 = s1.addingProduct(h2f(b1 + 2), sa)
@@ -227,8 +275,9 @@ private func exactRows<W: ExactWeights>(_: W.Type, _ w: UnsafeRawPointer, _ rowB
                 @inline(__always) func token(_ a: UnsafeRawPointer, _ t: Int, _ x: inout __m256, _ z: inout __m256) {
                     let q = load256(a + off)
                     let da = _mm256_broadcast_ss(ad + t * nb + b)
-                    x = _mm256_fmadd_ps(_mm256_mul_ps(dx, da), blockLanes(kind, wa, q), x)
-                    z = _mm256_fmadd_ps(_mm256_mul_ps(dz, da), blockLanes(kind, wz, q), z)
+                    let o = offs + (t * nb + b) * 8
+                    x = _mm256_fmadd_ps(_mm256_mul_ps(dx, da), blockLanes(kind, wa, q, o), x)
+                    z = _mm256_fmadd_ps(_mm256_mul_ps(dz, da), blockLanes(kind, wz, q, o), z)
                 }
                 token(aA, ta, &x0, &z0); token(aB, tb, &x1, &z1); token(aC, tc, &x2, &z2); token(aD, td, &x3, &z3)
                 if kind == 0 {
@@ -253,7 +302,8 @@ private func exactRows<W: ExactWeights>(_: W.Type, _ w: UnsafeRawPointer, _ rowB
 /// `exactRows` for `nTokens` a multiple of 8: one row × eight tokens a tile.
 private func exactRows8<W: ExactWeights>(_: W.Type, _ w: UnsafeRawPointer, _ rowBytes: Int, _ k: Int,
                                          _ rowStart: Int, _ rowEnd: Int, _ acts: UnsafeRawPointer, _ aRow: Int,
-                                         _ ad: UnsafePointer<Float>, _ asum: UnsafePointer<Float>, _ nTokens: Int,
+                                         _ ad: UnsafePointer<Float>, _ asum: UnsafePointer<Float>,
+                                         _ offs: UnsafePointer<Int32>, _ nTokens: Int,
                                          _ y: UnsafeMutablePointer<Float>, _ yStride: Int) {
     let nb = k / 32, kind = W.kind
     let wBytes = kind == 0 ? 20 : (kind == 1 ? 22 : 34)
@@ -274,7 +324,7 @@ private func exactRows8<W: ExactWeights>(_: W.Type, _ w: UnsafeRawPointer, _ row
                 @inline(__always) func token(_ j: Int, _ x: inout __m256) {
                     let q = load256(a + j * aRow + off)
                     let da = _mm256_broadcast_ss(adt + j * nb + b)
-                    x = _mm256_fmadd_ps(_mm256_mul_ps(dx, da), blockLanes(kind, wv, q), x)
+                    x = _mm256_fmadd_ps(_mm256_mul_ps(dx, da), blockLanes(kind, wv, q, offs + ((t0 + j) * nb + b) * 8), x)
                 }
                 token(0, &x0); token(1, &x1); token(2, &x2); token(3, &x3)
                 token(4, &x4); token(5, &x5); token(6, &x6); token(7, &x7)
