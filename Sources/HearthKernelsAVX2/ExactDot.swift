@@ -82,24 +82,11 @@ public func avx2QuantizeGGML(_ x: UnsafePointer<Float>, k: Int, tokenStart: Int,
     return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(raw, 4), m), _mm_and_si128(raw, m))
 }
 
-/// Q5_0 block (at its start) → 32 signed bytes (nibble | fifth bit << 4) − 16, as ggml's AVX2 path builds them.
-@inline(__always) func q50Bytes(_ blk: UnsafeRawPointer) -> __m256i {
-    let nib = q41Bytes(blk + 6)
-    // Spread the 32 bits of qh over the 32 bytes (ggml `bytes_from_bits_32`): byte j gets 0xFF when bit j is set.
-    let qh = Int32(bitPattern: blk.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
-    let shuf = _mm256_setr_epi64x(0x0000_0000_0000_0000, 0x0101_0101_0101_0101,
-                                  0x0202_0202_0202_0202, 0x0303_0303_0303_0303)
-    var bits = _mm256_shuffle_epi8(_mm256_set1_epi32(qh), shuf)
-    let bitMask = _mm256_set1_epi64x(0x7FBF_DFEF_F7FB_FDFE)
-    bits = _mm256_or_si256(bits, bitMask)
-    let set = _mm256_cmpeq_epi8(bits, _mm256_set1_epi64x(-1))
-    let high = _mm256_and_si256(set, _mm256_set1_epi8(0x10))
-    return _mm256_sub_epi8(_mm256_or_si256(nib, high), _mm256_set1_epi8(16))
-}
-
-/// Q5_0 block → 32 unsigned bytes x + 16 = nibble | fifth bit << 4 (0…31), for `avx2Q50Offsets`' form of the dot.
+/// Q5_0 block (at its start) → 32 unsigned bytes x + 16 = nibble | fifth bit << 4 (0…31): ggml's AVX2 bytes
+/// (`bytes_from_bits_32` for the fifth bits) before its − 16, for `avx2Q50Offsets`' form of the dot.
 @inline(__always) func q50UnsignedBytes(_ blk: UnsafeRawPointer) -> __m256i {
     let nib = q41Bytes(blk + 6)
+    // Spread the 32 bits of qh over the 32 bytes: byte j gets 0xFF when bit j is set.
     let qh = Int32(bitPattern: blk.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
     let shuf = _mm256_setr_epi64x(0x0000_0000_0000_0000, 0x0101_0101_0101_0101,
                                   0x0202_0202_0202_0202, 0x0303_0303_0303_0303)
