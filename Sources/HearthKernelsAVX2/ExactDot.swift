@@ -143,7 +143,8 @@ public func avx2ActivationScales(q81: Bool, acts: UnsafeRawPointer, k: Int, nTok
 /// Σ fma(m_w, s_a) beside it, ggml's horizontal sum). `acts` holds `nTokens` rows of Q8_1 (Q4_1) or Q8_0 blocks,
 /// `aRow` bytes each; `ad`/`asum` their scales from `avx2ActivationScales`. Register tiles: 1 row × 8 tokens for
 /// whole groups of eight, then 4 rows × 1 token below 4 tokens (decode) or 2 rows × 4 tokens; each output's
-/// arithmetic is its own, so the tile shape does not change a bit.
+/// arithmetic is its own, so the tile shape does not change a bit. Q5_0 takes `q50Offsets` (`avx2Q50Offsets` of
+/// `acts`, computed once for all the row chunks of a matmul); without them this call computes its own.
 public func avx2ExactMatmul(kind: AVX2ExactKind, w: UnsafeRawPointer, rowBytes: Int, k: Int, rowStart: Int,
                             rowEnd: Int, acts: UnsafeRawPointer, aRow: Int, ad: UnsafePointer<Float>,
                             asum: UnsafePointer<Float>, q50Offsets: UnsafePointer<Int32>? = nil, nTokens: Int,
