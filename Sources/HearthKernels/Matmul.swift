@@ -240,7 +240,10 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
         // Q4_1 from 5 tokens: eight tokens in the vector lanes (ExactTokenLanes.swift), the activations regrouped
         // here, once, per group of eight: 256 bytes of quants and 8 + 8 scales a block (80 floats).
         let groups = kind == .q4_1 && nTokens >= 5 && SmallBatch.maxTokens > 0 ? (nTokens + 7) / 8 : 0
-        let scales = pool.scratch.floats(2 * nb * nTokens + groups * 80 * nb)
+        // Q5_0: after the scales, the activations' offsets for the unsigned form of the dot (avx2Q50Offsets),
+        // 8 Int32 a block and token, computed once for every row.
+        let offsetWords = kind == .q5_0 ? 8 * nb * nTokens : 0
+        let scales = pool.scratch.floats(2 * nb * nTokens + groups * 80 * nb + offsetWords)
         avx2ActivationScales(q81: q81, acts: acts, k: k, nTokens: nTokens, ad: scales, asum: scales + nb * nTokens)
         if groups > 0 {
             let lanes = scales + 2 * nb * nTokens
@@ -260,10 +263,9 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
             }
             return
         }
-        // Q5_0: the activations' offsets for the unsigned form of the dot (avx2Q50Offsets), once for every row.
         var offsets: UnsafePointer<Int32>? = nil
-        if kind == .q5_0 {
-            let o = pool.scratch.offsets(nTokens * nb * 8)
+        if offsetWords > 0 {
+            let o = UnsafeMutableRawPointer(scales + 2 * nb * nTokens + groups * 80 * nb).bindMemory(to: Int32.self, capacity: offsetWords)
             avx2Q50Offsets(acts: acts, aRow: aRow, nb: nb, nTokens: nTokens, out: o)
             offsets = UnsafePointer(o)
         }
@@ -427,7 +429,6 @@ final class MatmulScratch: @unchecked Sendable {
     }
     private var act = GrowableBuffer()
     private var floatBuf = GrowableBuffer()
-    private var offsetBuf = GrowableBuffer()
     private var panels: [GrowableBuffer]
     private var threadBufs: [GrowableBuffer]
 
@@ -439,7 +440,6 @@ final class MatmulScratch: @unchecked Sendable {
     deinit {
         act.release()
         floatBuf.release()
-        offsetBuf.release()
         panels.forEach { $0.release() }
         threadBufs.forEach { $0.release() }
     }
@@ -461,11 +461,6 @@ final class MatmulScratch: @unchecked Sendable {
     /// A float buffer of at least `count`.
     func floats(_ count: Int) -> UnsafeMutablePointer<Float> {
         floatBuf.reserve(count * 4).assumingMemoryBound(to: Float.self)
-    }
-
-    /// An Int32 buffer of at least `count` (the AVX2 Q5_0 activation offsets).
-    func offsets(_ count: Int) -> UnsafeMutablePointer<Int32> {
-        offsetBuf.reserve(count * 4).assumingMemoryBound(to: Int32.self)
     }
 
     /// A buffer private to pool thread `thread`.

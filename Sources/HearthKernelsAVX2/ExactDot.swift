@@ -149,9 +149,11 @@ public func avx2ExactMatmul(kind: AVX2ExactKind, w: UnsafeRawPointer, rowBytes: 
                             rowEnd: Int, acts: UnsafeRawPointer, aRow: Int, ad: UnsafePointer<Float>,
                             asum: UnsafePointer<Float>, q50Offsets: UnsafePointer<Int32>? = nil, nTokens: Int,
                             y: UnsafeMutablePointer<Float>, yStride: Int) {
+    // Only Q5_0 reads the offsets: the other kinds get a pointer that is never dereferenced.
+    let unused = UnsafePointer<Int32>(OpaquePointer(ad))
     switch kind {
-    case .q4_1: exactRows(Q41Weights.self, w, rowBytes, k, rowStart, rowEnd, acts, aRow, ad, asum, UnsafePointer<Int32>(OpaquePointer(ad)), nTokens, y, yStride)
-    case .q8_0: exactRows(Q80Weights.self, w, rowBytes, k, rowStart, rowEnd, acts, aRow, ad, asum, UnsafePointer<Int32>(OpaquePointer(ad)), nTokens, y, yStride)
+    case .q4_1: exactRows(Q41Weights.self, w, rowBytes, k, rowStart, rowEnd, acts, aRow, ad, asum, unused, nTokens, y, yStride)
+    case .q8_0: exactRows(Q80Weights.self, w, rowBytes, k, rowStart, rowEnd, acts, aRow, ad, asum, unused, nTokens, y, yStride)
     case .q5_0:
         if let q50Offsets {
             exactRows(Q50Weights.self, w, rowBytes, k, rowStart, rowEnd, acts, aRow, ad, asum, q50Offsets, nTokens, y, yStride)
@@ -173,8 +175,8 @@ private enum Q50Weights: ExactWeights { static var kind: Int { 1 } }
 private enum Q80Weights: ExactWeights { static var kind: Int { 2 } }
 
 /// A weight block as the multiplier operand: unsigned bytes `u` and the signs to give the activations
-/// (Q4_1: unsigned already, `signs` unused; Q5_0/Q8_0: |x| and x, ggml's sign trick).
-/// (Q5_0: x + 16, unsigned, `signs` unused; its lanes take the offset from `avx2Q50Offsets`).
+/// (Q4_1: unsigned already; Q5_0: x + 16, its lanes then take the offset from `avx2Q50Offsets`; `signs` unused
+/// for both. Q8_0: |x| and x, ggml's sign trick).
 @inline(__always) private func weightBlock(_ kind: Int, _ wb: UnsafeRawPointer) -> (u: __m256i, signs: __m256i) {
     if kind == 0 { let u = q41Bytes(wb + 4); return (u, u) }
     if kind == 1 { let u = q50UnsignedBytes(wb); return (u, u) }
