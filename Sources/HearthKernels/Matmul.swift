@@ -263,6 +263,11 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
             }
             return
         }
+        if kind == .q5_0 && SmallBatch.q50TokenLanes && SmallBatch.maxTokens > 0 && nTokens >= 5 {
+            avx2Q50TokenLaneMatmul(data, rowBytes: rowBytes, rows: rows, k: k, acts, aRow: aRow, nTokens: nTokens,
+                                   y, pool: pool)
+            return
+        }
         var offsets: UnsafePointer<Int32>? = nil
         if offsetWords > 0 {
             let o = UnsafeMutableRawPointer(scales + 2 * nb * nTokens + groups * 80 * nb).bindMemory(to: Int32.self, capacity: offsetWords)
@@ -283,6 +288,41 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
             for tok in 0..<nTokens {
                 y[tok * rows + r] = ExactKernels.dot(type, k, data + r * rowBytes, acts + tok * aRow)
             }
+        }
+    }
+}
+
+/// Q5_0 × 5 or more tokens on AVX2 with eight tokens in the vector lanes (`avx2Q50MatmulTokenLanes`): whole
+/// groups of eight, and a last group of 5–7; a remainder of 1–4 tokens takes the register tiles. The
+/// activations' scales (and the zeros `avx2ActivationScales` gives Q8_0 for the Q4_1 term) come first, then the
+/// regrouped tokens (136 floats a block and group), then the tail's offsets.
+private func avx2Q50TokenLaneMatmul(_ data: UnsafeRawPointer, rowBytes: Int, rows: Int, k: Int,
+                                    _ acts: UnsafeRawPointer, aRow: Int, nTokens: Int,
+                                    _ y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+    let nb = k / 32
+    let laneTokens = nTokens % 8 >= 5 ? nTokens : nTokens - nTokens % 8
+    let groups = (laneTokens + 7) / 8, tail = nTokens - laneTokens
+    let groupFloats = avx2Q50TokenLaneFloats(nb: nb)
+    let buffer = pool.scratch.floats(2 * nb * nTokens + groups * groupFloats + 8 * nb * tail)
+    let ad = buffer, asum = buffer + nb * nTokens, lanes = buffer + 2 * nb * nTokens
+    avx2ActivationScales(q81: false, acts: acts, k: k, nTokens: nTokens, ad: ad, asum: asum)
+    for g in 0..<groups {
+        avx2Q50InterleaveTokens(acts: acts, aRow: aRow, nb: nb, tokenStart: 8 * g, count: min(8, laneTokens - 8 * g),
+                                ad: ad, dst: lanes + g * groupFloats)
+    }
+    let tailActs = acts + laneTokens * aRow
+    let tailOffsets = UnsafeMutableRawPointer(lanes + groups * groupFloats).bindMemory(to: Int32.self, capacity: 8 * nb * tail)
+    if tail > 0 { avx2Q50Offsets(acts: tailActs, aRow: aRow, nb: nb, nTokens: tail, out: tailOffsets) }
+    pool.runChunks(items: rows, grain: batchGrain(pool, rows: rows, align: 4, rowBytes: rowBytes, nTokens: nTokens)) { _, r0, r1 in
+        for g in 0..<groups {
+            avx2Q50MatmulTokenLanes(w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1,
+                                    lanes: lanes + g * groupFloats, count: min(8, laneTokens - 8 * g),
+                                    y: y + 8 * g * rows, yStride: rows)
+        }
+        if tail > 0 {
+            avx2ExactMatmul(kind: .q5_0, w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1, acts: tailActs,
+                            aRow: aRow, ad: ad + laneTokens * nb, asum: asum, q50Offsets: tailOffsets, nTokens: tail,
+                            y: y + laneTokens * rows, yStride: rows)
         }
     }
 }
@@ -324,6 +364,10 @@ public enum SmallBatch {
     /// same work per dot (measured 0.98–1.05× of this kernel at 4–16 tokens, 1-thread A/B, bench/RESULTS.md);
     /// Q5_0/Q8_0 gain up to 16 tokens (their GEMM pays a sign fix per token that this kernel does not).
     nonisolated(unsafe) public static var maxTokensQ4_1 = 3
+
+    /// Q5_0 from 5 tokens on AVX2: eight tokens in the vector lanes (`avx2Q50MatmulTokenLanes`) rather than the
+    /// register tiles (`HEARTH_Q50_LANES=0` keeps the tiles, for A/B measurements).
+    nonisolated(unsafe) public static var q50TokenLanes: Bool = getenv("HEARTH_Q50_LANES").map { String(cString: $0) != "0" } ?? true
 
     /// The largest batch the small-batch kernel takes for `type`.
     public static func limit(_ type: GGMLType) -> Int {

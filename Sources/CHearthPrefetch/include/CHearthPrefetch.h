@@ -31,6 +31,15 @@ static inline HEARTH_AVX512 __m512i hearth_gather_scale2(__m512i idx, const void
     return _mm512_i32gather_epi32(idx, base, 2);
 }
 
+/// `vpbroadcastd` from memory, kept a load: a broadcast the compiler can see turns, after a store to the same
+/// bytes, into a `vpermd` from the stored register — an ALU operation where the load costs none
+/// (ExactTokenLanes.swift broadcasts each unpacked weight lane this way).
+static inline __attribute__((always_inline, target("avx2"))) __m256i hearth_broadcastd_load(const void *p) {
+    __m256i r;
+    __asm__("vpbroadcastd %1, %0" : "=x"(r) : "m"(*(const int *)p));
+    return r;
+}
+
 /// The 256-bit `vcvtps2ph` (F16C, round to nearest even) for the AVX2 kernels.
 static inline __attribute__((always_inline, target("avx2,f16c"))) __m128i hearth_cvtps_ph256(__m256 v) {
     return _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT);
