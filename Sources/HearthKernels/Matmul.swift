@@ -263,9 +263,9 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
             }
             return
         }
-        if kind == .q5_0 && SmallBatch.q50TokenLanes && SmallBatch.maxTokens > 0 && nTokens >= 5 {
-            avx2Q50TokenLaneMatmul(data, rowBytes: rowBytes, rows: rows, k: k, acts, aRow: aRow, nTokens: nTokens,
-                                   y, pool: pool)
+        if kind != .q4_1 && SmallBatch.tokenLanes(kind) && SmallBatch.maxTokens > 0 && nTokens >= 5 {
+            avx2TokenLaneMatmul(kind, data, rowBytes: rowBytes, rows: rows, k: k, acts, aRow: aRow, nTokens: nTokens,
+                                y, pool: pool)
             return
         }
         var offsets: UnsafePointer<Int32>? = nil
@@ -292,13 +292,13 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
     }
 }
 
-/// Q5_0 × 5 or more tokens on AVX2 with eight tokens in the vector lanes (`avx2Q50MatmulTokenLanes`): whole
-/// groups of eight, and a last group of 5–7; a remainder of 1–4 tokens takes the register tiles. The
-/// activations' scales (and the zeros `avx2ActivationScales` gives Q8_0 for the Q4_1 term) come first, then the
-/// regrouped tokens (136 floats a block and group), then the tail's offsets.
-private func avx2Q50TokenLaneMatmul(_ data: UnsafeRawPointer, rowBytes: Int, rows: Int, k: Int,
-                                    _ acts: UnsafeRawPointer, aRow: Int, nTokens: Int,
-                                    _ y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+/// Q5_0 and Q8_0 × 5 or more tokens on AVX2 with eight tokens in the vector lanes (`avx2Q50MatmulTokenLanes`,
+/// `avx2Q80MatmulTokenLanes`): whole groups of eight, and a last group of 5–7; a remainder of 1–4 tokens takes the
+/// register tiles. The activations' scales (and the zeros `avx2ActivationScales` gives Q8_0 for the Q4_1 term)
+/// come first, then the regrouped tokens (136 floats a block and group), then the tail's Q5_0 offsets.
+private func avx2TokenLaneMatmul(_ kind: AVX2ExactKind, _ data: UnsafeRawPointer, rowBytes: Int, rows: Int, k: Int,
+                                 _ acts: UnsafeRawPointer, aRow: Int, nTokens: Int,
+                                 _ y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
     let nb = k / 32
     let laneTokens = nTokens % 8 >= 5 ? nTokens : nTokens - nTokens % 8
     let groups = (laneTokens + 7) / 8, tail = nTokens - laneTokens
@@ -312,15 +312,20 @@ private func avx2Q50TokenLaneMatmul(_ data: UnsafeRawPointer, rowBytes: Int, row
     }
     let tailActs = acts + laneTokens * aRow
     let tailOffsets = UnsafeMutableRawPointer(lanes + groups * groupFloats).bindMemory(to: Int32.self, capacity: 8 * nb * tail)
-    if tail > 0 { avx2Q50Offsets(acts: tailActs, aRow: aRow, nb: nb, nTokens: tail, out: tailOffsets) }
+    if tail > 0 && kind == .q5_0 { avx2Q50Offsets(acts: tailActs, aRow: aRow, nb: nb, nTokens: tail, out: tailOffsets) }
     pool.runChunks(items: rows, grain: batchGrain(pool, rows: rows, align: 4, rowBytes: rowBytes, nTokens: nTokens)) { _, r0, r1 in
         for g in 0..<groups {
-            avx2Q50MatmulTokenLanes(w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1,
-                                    lanes: lanes + g * groupFloats, count: min(8, laneTokens - 8 * g),
-                                    y: y + 8 * g * rows, yStride: rows)
+            let count = min(8, laneTokens - 8 * g), lg = lanes + g * groupFloats, yg = y + 8 * g * rows
+            if kind == .q5_0 {
+                avx2Q50MatmulTokenLanes(w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1, lanes: lg,
+                                        count: count, y: yg, yStride: rows)
+            } else {
+                avx2Q80MatmulTokenLanes(w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1, lanes: lg,
+                                        count: count, y: yg, yStride: rows)
+            }
         }
         if tail > 0 {
-            avx2ExactMatmul(kind: .q5_0, w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1, acts: tailActs,
+            avx2ExactMatmul(kind: kind, w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1, acts: tailActs,
                             aRow: aRow, ad: ad + laneTokens * nb, asum: asum, q50Offsets: tailOffsets, nTokens: tail,
                             y: y + laneTokens * rows, yStride: rows)
         }
@@ -368,6 +373,12 @@ public enum SmallBatch {
     /// Q5_0 from 5 tokens on AVX2: eight tokens in the vector lanes (`avx2Q50MatmulTokenLanes`) rather than the
     /// register tiles (`HEARTH_Q50_LANES=0` keeps the tiles, for A/B measurements).
     nonisolated(unsafe) public static var q50TokenLanes: Bool = getenv("HEARTH_Q50_LANES").map { String(cString: $0) != "0" } ?? true
+    /// The same for Q8_0 (`avx2Q80MatmulTokenLanes`; `HEARTH_Q80_LANES=0` keeps the tiles).
+    nonisolated(unsafe) public static var q80TokenLanes: Bool = getenv("HEARTH_Q80_LANES").map { String(cString: $0) != "0" } ?? true
+
+    static func tokenLanes(_ kind: AVX2ExactKind) -> Bool {
+        kind == .q5_0 ? q50TokenLanes : kind == .q8_0 ? q80TokenLanes : false
+    }
 
     /// The largest batch the small-batch kernel takes for `type`.
     public static func limit(_ type: GGMLType) -> Int {

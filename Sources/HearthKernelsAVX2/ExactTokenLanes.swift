@@ -68,7 +68,7 @@ public func avx2Q41MatmulTokenLanes(w: UnsafeRawPointer, rowBytes: Int, k: Int, 
                 _mm256_storeu_si256(base.assumingMemoryBound(to: __m256i_u.self), q41Bytes(wb + 4))
                 @inline(__always) func lane(_ l: Int, _ acc: inout __m256) {
                     let a = _mm256_loadu_si256((q + 32 * l).assumingMemoryBound(to: __m256i_u.self))
-                    let x = _mm256_set1_epi32(base.load(fromByteOffset: 4 * l, as: Int32.self))
+                    let x = hearth_broadcastd_load(base + 4 * l)
                     acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(x, a), ones)), acc)
                 }
                 lane(0, &a0); lane(1, &a1); lane(2, &a2); lane(3, &a3)
@@ -137,6 +137,45 @@ public func avx2Q50MatmulTokenLanes(w: UnsafeRawPointer, rowBytes: Int, k: Int, 
                 lane(4, &a4); lane(5, &a5); lane(6, &a6); lane(7, &a7)
             }
             // ggml's hsum_float_8 order per token; + 0 as the tile adds its (zero) Q4_1 term, so −0 comes out +0.
+            let sum = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a4), _mm256_add_ps(a2, a6)),
+                                    _mm256_add_ps(_mm256_add_ps(a1, a5), _mm256_add_ps(a3, a7)))
+            let out = unsafeBitCast(_mm256_add_ps(sum, _mm256_setzero_ps()), to: SIMD8<Float>.self)
+            for t in 0..<count { y[t * yStride + r] = out[t] }
+        }
+    }
+}
+
+/// `y[t·yStride + r]` for Q8_0 rows `rowStart..<rowEnd` and the `count` tokens of one group regrouped by
+/// `avx2Q50InterleaveTokens` (its offsets unused): ggml's sign trick, |x| times sign(a, x), with each lane's
+/// four weight bytes broadcast to the eight tokens — |x| from the block's absolute values stored once, x straight
+/// from the weights. The same bits as `avx2ExactMatmul` and ggml.
+public func avx2Q80MatmulTokenLanes(w: UnsafeRawPointer, rowBytes: Int, k: Int, rowStart: Int, rowEnd: Int,
+                                    lanes: UnsafePointer<Float>, count: Int,
+                                    y: UnsafeMutablePointer<Float>, yStride: Int) {
+    let nb = k / 32
+    let ones = _mm256_set1_epi16(1)
+    let quants = UnsafeRawPointer(lanes), lad = lanes + 64 * nb
+    withUnsafeTemporaryAllocation(byteCount: 32, alignment: 32) { buf in
+        guard let base = buf.baseAddress else { return }
+        for r in rowStart..<rowEnd {
+            let wr = w + r * rowBytes
+            var a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps()
+            var a4 = _mm256_setzero_ps(), a5 = _mm256_setzero_ps(), a6 = _mm256_setzero_ps(), a7 = _mm256_setzero_ps()
+            for b in 0..<nb {
+                let wb = wr + b * 34
+                let d = _mm256_mul_ps(_mm256_set1_ps(h2f(wb)), _mm256_loadu_ps(lad + 8 * b))
+                let q = quants + b * 256
+                let x = _mm256_loadu_si256((wb + 2).assumingMemoryBound(to: __m256i_u.self))
+                _mm256_storeu_si256(base.assumingMemoryBound(to: __m256i_u.self), _mm256_sign_epi8(x, x))
+                @inline(__always) func lane(_ l: Int, _ acc: inout __m256) {
+                    let a = _mm256_loadu_si256((q + 32 * l).assumingMemoryBound(to: __m256i_u.self))
+                    let ux = hearth_broadcastd_load(base + 4 * l), sx = hearth_broadcastd_load(wb + 2 + 4 * l)
+                    let s = _mm256_madd_epi16(_mm256_maddubs_epi16(ux, _mm256_sign_epi8(a, sx)), ones)
+                    acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(s), acc)
+                }
+                lane(0, &a0); lane(1, &a1); lane(2, &a2); lane(3, &a3)
+                lane(4, &a4); lane(5, &a5); lane(6, &a6); lane(7, &a7)
+            }
             let sum = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a4), _mm256_add_ps(a2, a6)),
                                     _mm256_add_ps(_mm256_add_ps(a1, a5), _mm256_add_ps(a3, a7)))
             let out = unsafeBitCast(_mm256_add_ps(sum, _mm256_setzero_ps()), to: SIMD8<Float>.self)
