@@ -237,40 +237,20 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
     if isa != .scalar, let kind: AVX2ExactKind = type == .q4_1 ? .q4_1 : type == .q5_0 ? .q5_0 : type == .q8_0 ? .q8_0 : nil {
         // AVX2 (AVX-512 has returned above for every exact type): rows claimed in chunks as they go.
         let nb = k / 32
-        // Q4_1 from 5 tokens: eight tokens in the vector lanes (ExactTokenLanes.swift), the activations regrouped
-        // here, once, per group of eight: 256 bytes of quants and 8 + 8 scales a block (80 floats).
-        let groups = kind == .q4_1 && nTokens >= 5 && SmallBatch.maxTokens > 0 ? (nTokens + 7) / 8 : 0
-        // Q5_0: after the scales, the activations' offsets for the unsigned form of the dot (avx2Q50Offsets),
-        // 8 Int32 a block and token, computed once for every row.
-        let offsetWords = kind == .q5_0 ? 8 * nb * nTokens : 0
-        let scales = pool.scratch.floats(2 * nb * nTokens + groups * 80 * nb + offsetWords)
-        avx2ActivationScales(q81: q81, acts: acts, k: k, nTokens: nTokens, ad: scales, asum: scales + nb * nTokens)
-        if groups > 0 {
-            let lanes = scales + 2 * nb * nTokens
-            for g in 0..<groups {
-                let gb = lanes + g * 80 * nb
-                avx2InterleaveTokens(acts: acts, aRow: aRow, q81: q81, nb: nb, tokenStart: 8 * g,
-                                     count: min(8, nTokens - 8 * g), ad: scales, asum: scales + nb * nTokens,
-                                     dst: UnsafeMutableRawPointer(gb), dAd: gb + 64 * nb, dAsum: gb + 72 * nb)
-            }
-            pool.runChunks(items: rows, grain: batchGrain(pool, rows: rows, align: 1, rowBytes: rowBytes, nTokens: nTokens)) { _, r0, r1 in
-                for g in 0..<groups {
-                    let gb = lanes + g * 80 * nb
-                    avx2Q41MatmulTokenLanes(w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1,
-                                            lanes: UnsafeRawPointer(gb), lad: gb + 64 * nb, lasum: gb + 72 * nb,
-                                            count: min(8, nTokens - 8 * g), y: y + 8 * g * rows, yStride: rows)
-                }
-            }
-            return
-        }
-        if kind != .q4_1 && SmallBatch.tokenLanes(kind) && SmallBatch.maxTokens > 0 && nTokens >= 5 {
+        // From 5 tokens: eight tokens in the vector lanes (ExactTokenLanes.swift).
+        if SmallBatch.tokenLanes(kind) && SmallBatch.maxTokens > 0 && nTokens >= 5 {
             avx2TokenLaneMatmul(kind, data, rowBytes: rowBytes, rows: rows, k: k, acts, aRow: aRow, nTokens: nTokens,
                                 y, pool: pool)
             return
         }
+        // Q5_0: after the scales, the activations' offsets for the unsigned form of the dot (avx2Q50Offsets),
+        // 8 Int32 a block and token, computed once for every row.
+        let offsetWords = kind == .q5_0 ? 8 * nb * nTokens : 0
+        let scales = pool.scratch.floats(2 * nb * nTokens + offsetWords)
+        avx2ActivationScales(q81: q81, acts: acts, k: k, nTokens: nTokens, ad: scales, asum: scales + nb * nTokens)
         var offsets: UnsafePointer<Int32>? = nil
         if offsetWords > 0 {
-            let o = UnsafeMutableRawPointer(scales + 2 * nb * nTokens + groups * 80 * nb).bindMemory(to: Int32.self, capacity: offsetWords)
+            let o = UnsafeMutableRawPointer(scales + 2 * nb * nTokens).bindMemory(to: Int32.self, capacity: offsetWords)
             avx2Q50Offsets(acts: acts, aRow: aRow, nb: nb, nTokens: nTokens, out: o)
             offsets = UnsafePointer(o)
         }
@@ -292,42 +272,37 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
     }
 }
 
-/// Q5_0 and Q8_0 × 5 or more tokens on AVX2 with eight tokens in the vector lanes (`avx2Q50MatmulTokenLanes`,
-/// `avx2Q80MatmulTokenLanes`): whole groups of eight, and a last group of 5–7; a remainder of 1–4 tokens takes the
-/// register tiles. The activations' scales (and the zeros `avx2ActivationScales` gives Q8_0 for the Q4_1 term)
-/// come first, then the regrouped tokens (136 floats a block and group), then the tail's Q5_0 offsets.
+/// Q4_1/Q5_0/Q8_0 × 5 or more tokens on AVX2 with eight tokens in the vector lanes (`avx2MatmulTokenLanes`): whole
+/// groups of eight, and a last group of 5–7 (fewer would leave most lanes idle); a remainder of 1–4 tokens takes
+/// the register tiles. Scratch: the activations' float scales, the regrouped tokens (`avx2TokenLaneFloats` a
+/// group), then the remainder's Q5_0 offsets.
 private func avx2TokenLaneMatmul(_ kind: AVX2ExactKind, _ data: UnsafeRawPointer, rowBytes: Int, rows: Int, k: Int,
                                  _ acts: UnsafeRawPointer, aRow: Int, nTokens: Int,
                                  _ y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
     let nb = k / 32
     let laneTokens = nTokens % 8 >= 5 ? nTokens : nTokens - nTokens % 8
     let groups = (laneTokens + 7) / 8, tail = nTokens - laneTokens
-    let groupFloats = avx2Q50TokenLaneFloats(nb: nb)
+    let groupFloats = avx2TokenLaneFloats(nb: nb)
     let buffer = pool.scratch.floats(2 * nb * nTokens + groups * groupFloats + 8 * nb * tail)
     let ad = buffer, asum = buffer + nb * nTokens, lanes = buffer + 2 * nb * nTokens
-    avx2ActivationScales(q81: false, acts: acts, k: k, nTokens: nTokens, ad: ad, asum: asum)
+    avx2ActivationScales(q81: kind == .q4_1, acts: acts, k: k, nTokens: nTokens, ad: ad, asum: asum)
     for g in 0..<groups {
-        avx2Q50InterleaveTokens(acts: acts, aRow: aRow, nb: nb, tokenStart: 8 * g, count: min(8, laneTokens - 8 * g),
-                                ad: ad, dst: lanes + g * groupFloats)
+        avx2InterleaveTokens(kind: kind, acts: acts, aRow: aRow, nb: nb, tokenStart: 8 * g,
+                             count: min(8, laneTokens - 8 * g), ad: ad, asum: asum, group: lanes + g * groupFloats)
     }
     let tailActs = acts + laneTokens * aRow
     let tailOffsets = UnsafeMutableRawPointer(lanes + groups * groupFloats).bindMemory(to: Int32.self, capacity: 8 * nb * tail)
     if tail > 0 && kind == .q5_0 { avx2Q50Offsets(acts: tailActs, aRow: aRow, nb: nb, nTokens: tail, out: tailOffsets) }
     pool.runChunks(items: rows, grain: batchGrain(pool, rows: rows, align: 4, rowBytes: rowBytes, nTokens: nTokens)) { _, r0, r1 in
         for g in 0..<groups {
-            let count = min(8, laneTokens - 8 * g), lg = lanes + g * groupFloats, yg = y + 8 * g * rows
-            if kind == .q5_0 {
-                avx2Q50MatmulTokenLanes(w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1, lanes: lg,
-                                        count: count, y: yg, yStride: rows)
-            } else {
-                avx2Q80MatmulTokenLanes(w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1, lanes: lg,
-                                        count: count, y: yg, yStride: rows)
-            }
+            avx2MatmulTokenLanes(kind: kind, w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1,
+                                 group: lanes + g * groupFloats, count: min(8, laneTokens - 8 * g),
+                                 y: y + 8 * g * rows, yStride: rows)
         }
         if tail > 0 {
             avx2ExactMatmul(kind: kind, w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1, acts: tailActs,
-                            aRow: aRow, ad: ad + laneTokens * nb, asum: asum, q50Offsets: tailOffsets, nTokens: tail,
-                            y: y + laneTokens * rows, yStride: rows)
+                            aRow: aRow, ad: ad + laneTokens * nb, asum: asum + laneTokens * nb,
+                            q50Offsets: tailOffsets, nTokens: tail, y: y + laneTokens * rows, yStride: rows)
         }
     }
 }
@@ -370,14 +345,18 @@ public enum SmallBatch {
     /// Q5_0/Q8_0 gain up to 16 tokens (their GEMM pays a sign fix per token that this kernel does not).
     nonisolated(unsafe) public static var maxTokensQ4_1 = 3
 
-    /// Q5_0 from 5 tokens on AVX2: eight tokens in the vector lanes (`avx2Q50MatmulTokenLanes`) rather than the
-    /// register tiles (`HEARTH_Q50_LANES=0` keeps the tiles, for A/B measurements).
+    /// Q4_1, Q5_0 and Q8_0 from 5 tokens on AVX2: eight tokens in the vector lanes (`avx2MatmulTokenLanes`)
+    /// rather than the register tiles. `HEARTH_Q50_LANES=0` / `HEARTH_Q80_LANES=0` keep the tiles for Q5_0 / Q8_0
+    /// (A/B measurements; `HEARTH_SMALL_BATCH_MAX=0` turns off all three).
     nonisolated(unsafe) public static var q50TokenLanes: Bool = getenv("HEARTH_Q50_LANES").map { String(cString: $0) != "0" } ?? true
-    /// The same for Q8_0 (`avx2Q80MatmulTokenLanes`; `HEARTH_Q80_LANES=0` keeps the tiles).
     nonisolated(unsafe) public static var q80TokenLanes: Bool = getenv("HEARTH_Q80_LANES").map { String(cString: $0) != "0" } ?? true
 
     static func tokenLanes(_ kind: AVX2ExactKind) -> Bool {
-        kind == .q5_0 ? q50TokenLanes : kind == .q8_0 ? q80TokenLanes : false
+        switch kind {
+        case .q4_1: return true
+        case .q5_0: return q50TokenLanes
+        case .q8_0: return q80TokenLanes
+        }
     }
 
     /// The largest batch the small-batch kernel takes for `type`.

@@ -169,10 +169,10 @@ public func avx2ExactMatmul(kind: AVX2ExactKind, w: UnsafeRawPointer, rowBytes: 
 
 /// The weight type as a type parameter, so each kernel is specialized with its `kind` a constant (as a run-time
 /// argument every block tested it, and the three bodies were one function).
-private protocol ExactWeights { static var kind: Int { get } }
-private enum Q41Weights: ExactWeights { static var kind: Int { 0 } }
-private enum Q50Weights: ExactWeights { static var kind: Int { 1 } }
-private enum Q80Weights: ExactWeights { static var kind: Int { 2 } }
+protocol ExactWeights { static var kind: Int { get } }
+enum Q41Weights: ExactWeights { static var kind: Int { 0 } }
+enum Q50Weights: ExactWeights { static var kind: Int { 1 } }
+enum Q80Weights: ExactWeights { static var kind: Int { 2 } }
 
 /// A weight block as the multiplier operand: unsigned bytes `u` and the signs to give the activations
 /// (Q4_1: unsigned already; Q5_0: x + 16, its lanes then take the offset from `avx2Q50Offsets`; `signs` unused
