@@ -104,15 +104,18 @@ public func avx2QuantizeGGML(_ x: UnsafePointer<Float>, k: Int, tokenStart: Int,
 /// their bits are unchanged, and the per-token `psignb` becomes an add of this offset, computed once per
 /// activation block for every weight row.
 public func avx2Q50Offsets(acts: UnsafeRawPointer, aRow: Int, nb: Int, nTokens: Int, out: UnsafeMutablePointer<Int32>) {
-    let ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1)
     for t in 0..<nTokens {
         for b in 0..<nb {
-            let q = load256(acts + t * aRow + b * 34 + 2)
-            let sums = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, q), ones16)
             _mm256_storeu_si256(UnsafeMutableRawPointer(out + (t * nb + b) * 8).assumingMemoryBound(to: __m256i_u.self),
-                                _mm256_slli_epi32(sums, 4))
+                                q50Offsets(load256(acts + t * aRow + b * 34 + 2)))
         }
     }
+}
+
+/// 16 · the sum of each 4-byte group of `q` (eight int32): the Q5_0 offsets of 32 activation quants, whether the
+/// groups are a block's lanes (`avx2Q50Offsets`) or eight tokens' bytes of one lane (`avx2InterleaveTokens`).
+@inline(__always) func q50Offsets(_ q: __m256i) -> __m256i {
+    _mm256_slli_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), q), _mm256_set1_epi16(1)), 4)
 }
 
 /// Eight int32 lanes, lane l = Σ_{i<4} u[4l+i]·s[4l+i] for unsigned `u` (< 128) and signed `s`.

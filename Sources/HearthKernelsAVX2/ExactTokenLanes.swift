@@ -50,11 +50,9 @@ public func avx2InterleaveTokens(kind: AVX2ExactKind, acts: UnsafeRawPointer, aR
     }
     guard kind == .q5_0 else { return }
     let offsets = UnsafeMutableRawPointer(group + 80 * nb)
-    let ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1)
     for i in 0..<(8 * nb) {
         let q = _mm256_loadu_si256((quants + 32 * i).assumingMemoryBound(to: __m256i_u.self))
-        let sums = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, q), ones16)
-        _mm256_storeu_si256((offsets + 32 * i).assumingMemoryBound(to: __m256i_u.self), _mm256_slli_epi32(sums, 4))
+        _mm256_storeu_si256((offsets + 32 * i).assumingMemoryBound(to: __m256i_u.self), q50Offsets(q))
     }
 }
 
