@@ -275,7 +275,7 @@ private func exactMatmul(_ w: TensorView, _ x: UnsafePointer<Float>, nTokens: In
 /// Q4_1/Q5_0/Q8_0 × 5 or more tokens on AVX2 with eight tokens in the vector lanes (`avx2MatmulTokenLanes`): whole
 /// groups of eight, and a last group of 5–7 (fewer would leave most lanes idle); a remainder of 1–4 tokens takes
 /// the register tiles. Scratch: the activations' float scales, the regrouped tokens (`avx2TokenLaneFloats` a
-/// group), then the remainder's Q5_0 offsets.
+/// group), then (Q5_0 only) the remainder's offsets.
 private func avx2TokenLaneMatmul(_ kind: AVX2ExactKind, _ data: UnsafeRawPointer, rowBytes: Int, rows: Int, k: Int,
                                  _ acts: UnsafeRawPointer, aRow: Int, nTokens: Int,
                                  _ y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
@@ -283,7 +283,8 @@ private func avx2TokenLaneMatmul(_ kind: AVX2ExactKind, _ data: UnsafeRawPointer
     let laneTokens = nTokens % 8 >= 5 ? nTokens : nTokens - nTokens % 8
     let groups = (laneTokens + 7) / 8, tail = nTokens - laneTokens
     let groupFloats = avx2TokenLaneFloats(nb: nb)
-    let buffer = pool.scratch.floats(2 * nb * nTokens + groups * groupFloats + 8 * nb * tail)
+    let offsetWords = kind == .q5_0 ? 8 * nb * tail : 0
+    let buffer = pool.scratch.floats(2 * nb * nTokens + groups * groupFloats + offsetWords)
     let ad = buffer, asum = buffer + nb * nTokens, lanes = buffer + 2 * nb * nTokens
     avx2ActivationScales(q81: kind == .q4_1, acts: acts, k: k, nTokens: nTokens, ad: ad, asum: asum)
     for g in 0..<groups {
@@ -291,8 +292,12 @@ private func avx2TokenLaneMatmul(_ kind: AVX2ExactKind, _ data: UnsafeRawPointer
                              count: min(8, laneTokens - 8 * g), ad: ad, asum: asum, group: lanes + g * groupFloats)
     }
     let tailActs = acts + laneTokens * aRow
-    let tailOffsets = UnsafeMutableRawPointer(lanes + groups * groupFloats).bindMemory(to: Int32.self, capacity: 8 * nb * tail)
-    if tail > 0 && kind == .q5_0 { avx2Q50Offsets(acts: tailActs, aRow: aRow, nb: nb, nTokens: tail, out: tailOffsets) }
+    var tailOffsets: UnsafePointer<Int32>? = nil
+    if offsetWords > 0 {
+        let o = UnsafeMutableRawPointer(lanes + groups * groupFloats).bindMemory(to: Int32.self, capacity: offsetWords)
+        avx2Q50Offsets(acts: tailActs, aRow: aRow, nb: nb, nTokens: tail, out: o)
+        tailOffsets = UnsafePointer(o)
+    }
     pool.runChunks(items: rows, grain: batchGrain(pool, rows: rows, align: 4, rowBytes: rowBytes, nTokens: nTokens)) { _, r0, r1 in
         for g in 0..<groups {
             avx2MatmulTokenLanes(kind: kind, w: data, rowBytes: rowBytes, k: k, rowStart: r0, rowEnd: r1,
