@@ -54,9 +54,10 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .target(name: "HearthServer", dependencies: [
-            "HearthEngine", "HearthChat", "HearthStore", "HearthGrammar", "HearthTemplates",
+            "HearthEngine", "HearthChat", "HearthStore", "HearthGrammar", "HearthTemplates", "HearthKernels",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Prometheus", package: "swift-prometheus"),

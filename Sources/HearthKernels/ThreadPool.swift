@@ -9,23 +9,38 @@ import HearthKernelsAVX2
 /// A persistent pool of compute threads for the kernels (design.md decision 5).
 ///
 /// `run(body)` calls `body(t, threadCount)` once for every `t` in `0..<threadCount`: the calling thread runs
-/// `t == 0`, the workers the rest, and `run` returns when all have finished (one barrier). Workers are pinned to
-/// distinct CPUs of the process's affinity mask, spin for a short while after each job, then park on a condition
-/// variable. `run` is not reentrant: call it from one thread at a time, never from inside `body`.
+/// `t == 0`, the workers the rest, and `run` returns when all have finished (one barrier). `runChunks` instead
+/// returns when every chunk is done, whoever did it: a worker that has not turned up (preempted by another
+/// process) does not hold the job back. Workers are pinned to distinct CPUs of the process's affinity mask, spin
+/// for a short while after each job, then park on a condition variable. Neither is reentrant: call them from one
+/// thread at a time, never from inside `body`.
 public final class ThreadPool: @unchecked Sendable {
     /// Number of threads taking part in each `run`, the caller included.
     public var threadCount: Int { count }
 
     private let count: Int
     private var workers: [pthread_t] = []
-    /// Bumped once per job; workers wait for it to change.
+    /// Changed once per job; workers wait for it to change. `sequence << 1 | 1` for a `run` job (every thread
+    /// takes part), `sequence << 1` for a `runChunks` job (threads take chunks while there are any). Written only
+    /// by the calling thread.
     private let generation = Atomic<UInt64>(0)
+    private var sequence: UInt64 = 0
     /// Count of finished worker jobs, cumulative over runs.
     private let finished = Atomic<UInt64>(0)
     private let sleepers = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
-    /// Next unclaimed item of a `runChunks` job.
-    private let cursor = Atomic<Int>(0)
+    /// The chunks of the current `runChunks` job: tag (24 bits, one per job) | chunk count (20) | next
+    /// unclaimed chunk (20). A thread claims chunk `next` by compare-and-swap on the whole word, so a claim can only
+    /// succeed while that job is live: the fields below are read after a successful claim, and the caller does
+    /// not change them before every claimed chunk is done. A late worker cannot take part in a finished job.
+    private let claim = Atomic<UInt64>(0)
+    /// Chunks of the current `runChunks` job that are done.
+    private let completed = Atomic<Int>(0)
+    private var chunkTag: UInt64 = 0
+    private var chunkItems = 0
+    private var chunkGrain = 1
+    private var chunkBody: ((Int, Int, Int) -> Void)?
+    private var chunkPrepare: ((Int) -> Void)?
     private var job: ((Int, Int) -> Void)?
     private var mutex = pthread_mutex_t()
     private var cond = pthread_cond_t()
@@ -74,7 +89,8 @@ public final class ThreadPool: @unchecked Sendable {
     deinit {
         stopping.store(true, ordering: .sequentiallyConsistent)
         pthread_mutex_lock(&mutex)
-        generation.add(1, ordering: .sequentiallyConsistent)
+        sequence &+= 1
+        generation.store(sequence << 1 | 1, ordering: .sequentiallyConsistent)
         pthread_cond_broadcast(&cond)
         pthread_mutex_unlock(&mutex)
         for tid in workers { pthread_join(tid, nil) }
@@ -89,12 +105,7 @@ public final class ThreadPool: @unchecked Sendable {
         withoutActuallyEscaping(body) { escaping in
             job = escaping
             target &+= UInt64(count - 1)
-            generation.add(1, ordering: .sequentiallyConsistent)
-            if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
-                pthread_mutex_lock(&mutex)
-                pthread_cond_broadcast(&cond)
-                pthread_mutex_unlock(&mutex)
-            }
+            publish(kind: 1)
             escaping(0, count)
             var spins = 0
             while finished.load(ordering: .acquiring) != target {
@@ -110,7 +121,9 @@ public final class ThreadPool: @unchecked Sendable {
     /// `body(thread, start, end)` per chunk, `prepare(thread)` once per thread before its first chunk. For
     /// memory-bound GEMVs a static half-and-half split left one thread waiting for the other at every op (the
     /// two cores do not stream at the same rate); claiming chunks balances them. Each item is computed whole by
-    /// one call, so results do not depend on which thread took it.
+    /// one call, so results do not depend on which thread took it. Returns when every chunk is done: a served
+    /// token wakes the threads that deliver it (and the client) on one of the two cores, and the thread they
+    /// preempt is usually between jobs; the other goes on alone instead of waiting at every op until it is back.
     public func runChunks(items: Int, grain: Int, prepare: (_ thread: Int) -> Void = { _ in },
                           _ body: (_ thread: Int, _ start: Int, _ end: Int) -> Void) {
         let g = max(1, grain)
@@ -118,15 +131,73 @@ public final class ThreadPool: @unchecked Sendable {
             if items > 0 { prepare(0); body(0, 0, items) }
             return
         }
-        cursor.store(0, ordering: .relaxed)  // published by run's sequentially consistent generation bump
-        run { t, _ in
-            var prepared = false
-            while true {
-                let s = cursor.wrappingAdd(g, ordering: .relaxed).oldValue
-                if s >= items { break }
-                if !prepared { prepare(t); prepared = true }
-                body(t, s, min(items, s + g))
+        let chunks = (items + g - 1) / g
+        if chunks >= 1 << 20 {  // more than the claim word counts: every thread takes part, chunks by counter
+            let next = Atomic<Int>(0)
+            run { t, _ in
+                var prepared = false
+                while true {
+                    let s = next.wrappingAdd(g, ordering: .relaxed).oldValue
+                    if s >= items { break }
+                    if !prepared { prepare(t); prepared = true }
+                    body(t, s, min(items, s + g))
+                }
             }
+            return
+        }
+        pinCallerIfNeeded()
+        withoutActuallyEscaping(body) { escapingBody in
+            withoutActuallyEscaping(prepare) { escapingPrepare in
+                chunkBody = escapingBody
+                chunkPrepare = escapingPrepare
+                chunkItems = items
+                chunkGrain = g
+                completed.store(0, ordering: .relaxed)
+                chunkTag = (chunkTag &+ 1) & 0xFF_FFFF
+                claim.store(chunkTag << 40 | UInt64(chunks) << 20, ordering: .releasing)
+                publish(kind: 0)
+                takeChunks(thread: 0)
+                var spins = 0
+                while completed.load(ordering: .acquiring) != chunks {
+                    cpuRelax()
+                    spins &+= 1
+                    if spins & 127 == 0 { sched_yield() }  // a worker preempted on this CPU gets it back
+                }
+                chunkBody = nil
+                chunkPrepare = nil
+            }
+        }
+    }
+
+    /// Claims and runs chunks of the current `runChunks` job until none is left or the job is no longer the one
+    /// this thread started with.
+    private func takeChunks(thread: Int) {
+        var word = claim.load(ordering: .acquiring)
+        let tag = word >> 40
+        var prepared = false
+        while word >> 40 == tag {
+            let chunks = (word >> 20) & 0xF_FFFF, next = word & 0xF_FFFF
+            if next >= chunks { return }
+            let (won, seen) = claim.compareExchange(expected: word, desired: word &+ 1,
+                                                    successOrdering: .acquiring, failureOrdering: .acquiring)
+            if !won { word = seen; continue }
+            // Claimed: the job is live until this chunk is counted, so its fields are stable.
+            if !prepared { chunkPrepare!(thread); prepared = true }
+            let s = Int(next) * chunkGrain
+            chunkBody!(thread, s, min(chunkItems, s + chunkGrain))
+            completed.add(1, ordering: .releasing)
+            word = claim.load(ordering: .acquiring)
+        }
+    }
+
+    /// Starts a job for the workers (`kind` 1: `run`, 0: `runChunks`), waking any that parked.
+    private func publish(kind: UInt64) {
+        sequence &+= 1
+        generation.store(sequence << 1 | kind, ordering: .sequentiallyConsistent)
+        if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
+            pthread_mutex_lock(&mutex)
+            pthread_cond_broadcast(&cond)
+            pthread_mutex_unlock(&mutex)
         }
     }
 
@@ -175,8 +246,13 @@ public final class ThreadPool: @unchecked Sendable {
             }
             seen = gen
             if stopping.load(ordering: .sequentiallyConsistent) { return }
-            job!(index, count)
-            finished.add(1, ordering: .releasing)
+            if gen & 1 == 1 {
+                // A `run` job cannot finish without this thread, so `job` is still this job's.
+                job!(index, count)
+                finished.add(1, ordering: .releasing)
+            } else {
+                takeChunks(thread: index)
+            }
         }
     }
 
@@ -223,6 +299,29 @@ public final class ThreadPool: @unchecked Sendable {
         }
         #endif
         return Array(0..<max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+    }
+
+    /// The CPUs for threads that deliver work rather than compute (a server's event loops), for pools of
+    /// `computeThreads`: the CPUs no pool thread is pinned to, if any; otherwise all but the first, the one the
+    /// thread that calls `run` is pinned to. That thread drives the forward pass and publishes every job, so a
+    /// token's delivery that preempts it stalls both cores; one that preempts a worker stalls only that worker
+    /// (`runChunks` goes on without it). Empty when there is nothing to choose (one CPU, or `HEARTH_PIN_IO=0`).
+    public static func ioCPUs(computeThreads: Int) -> [Int] {
+        guard pinning, getenv("HEARTH_PIN_IO").map({ String(cString: $0) != "0" }) ?? true else { return [] }
+        let cpus = processCPUs
+        if cpus.count <= 1 { return [] }
+        if computeThreads < cpus.count { return Array(cpus[max(1, computeThreads)...]) }
+        return Array(cpus.dropFirst())
+    }
+
+    /// Pins the calling thread to `cpus` (any of them); nothing when `cpus` is empty.
+    public static func pinCurrentThread(to cpus: [Int]) {
+        #if os(Linux)
+        guard pinning, !cpus.isEmpty else { return }
+        var set = [UInt8](repeating: 0, count: cpuSetBytes)
+        for cpu in cpus where cpu >= 0 && cpu / 8 < set.count { set[cpu / 8] |= UInt8(1 << (cpu % 8)) }
+        _ = set.withUnsafeBytes { c_pthread_setaffinity_np(pthread_self(), cpuSetBytes, $0.baseAddress!) }
+        #endif
     }
 
     /// `HEARTH_PIN=0` leaves the threads unpinned (A/B measurements).

@@ -88,11 +88,9 @@ struct CausalAttention {
                 guard let c = converted[s] else { continue }
                 for kh in 0..<kvHeads { for i in 0..<c.tiles { jobs.append((s, kh, i)) } }
             }
-            pool.run { t, nt in
-                var j = t
-                while j < jobs.count {
+            pool.runChunks(items: jobs.count, grain: 1) { t, j0, j1 in
+                for j in j0..<j1 {
                     let job = jobs[j]
-                    j += nt
                     guard let c = converted[job.sequence], let table = tables[job.sequence] else { continue }
                     let headFloats = c.tiles * 64 * hd * 2
                     let base = kvTiles + c.offset + job.kvHead * headFloats
@@ -115,9 +113,9 @@ struct CausalAttention {
         }
         let tileUnits = tiles.count * heads, units = tileUnits + single.count * heads
         let qDim = heads * hd, window = self.window, scale = self.scale
-        pool.run { t, nt in
-            var u = t
-            while u < units {
+        // One unit (a head of a query tile or of a single token) a chunk, claimed as the threads go.
+        pool.runChunks(items: units, grain: 1) { t, u0, u1 in
+            for u in u0..<u1 {
                 if u < tileUnits {
                     let tile = tiles[u / heads], h = u % heads
                     if let c = converted[tile.sequence] {
@@ -151,7 +149,6 @@ struct CausalAttention {
                                              scale: scale, window: window, scratch: buf + t * perThread)
                     }
                 }
-                u += nt
             }
         }
     }

@@ -1,8 +1,10 @@
 import Foundation
 import HearthEngine
+import HearthKernels
 import Hummingbird
 import Logging
 import NIOCore
+import NIOPosix
 import ServiceLifecycle
 
 /// The HTTP server (Hummingbird 2): Ollama's and OpenAI's routes over the scheduler of each model.
@@ -21,12 +23,17 @@ public struct HearthServer: Sendable {
     /// Set when graceful shutdown begins (Shutdown.swift).
     let shutdownState = ShutdownState()
 
+    /// Threads the models compute on (nil: `ThreadPool.defaultThreadCount`); the event loops keep off the CPU
+    /// of the thread that drives their forward passes (`ThreadPool.ioCPUs`).
+    public let computeThreads: Int?
+
     public init(address: ServerAddress, models: any ModelProvider, logger: Logger = Logger(label: "hearth.server"),
-                security: SecurityConfiguration = SecurityConfiguration()) {
+                security: SecurityConfiguration = SecurityConfiguration(), computeThreads: Int? = nil) {
         self.address = address
         self.models = models
         self.logger = logger
         self.security = security
+        self.computeThreads = computeThreads
     }
 
     func makeRouter() -> Router<ServerContext> {
@@ -60,6 +67,12 @@ public struct HearthServer: Sendable {
     /// line saying the model was unloaded, the listener closes, then the process exits). `onListening` runs once the socket is bound (the CLI prints the address).
     /// A port already taken throws `ServeError.addressInUse` naming the address and HEARTH_HOST.
     public func run(onListening: @escaping @Sendable (String) -> Void = { _ in }) async throws {
+        let io = ThreadPool.ioCPUs(computeThreads: computeThreads ?? ThreadPool.defaultThreadCount)
+        if !io.isEmpty {
+            for loop in MultiThreadedEventLoopGroup.singleton.makeIterator() {
+                loop.execute { ThreadPool.pinCurrentThread(to: io) }
+            }
+        }
         let app = Application(router: makeRouter(),
                               server: .http1(configuration: .init(additionalChannelHandlers: [ClientGoneHandler()])),
                               configuration: .init(address: .hostname(address.host, port: address.port),

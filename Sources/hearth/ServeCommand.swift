@@ -63,7 +63,7 @@ struct ServeCommand: ParsableCommand {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         let provider = StoreModelProvider(store: store, defaultModel: model, configuration: config, threads: threads,
                                           keepAlive: keepAlive, maxLoaded: maxLoaded)
-        let server = HearthServer(address: address, models: provider, security: security)
+        let server = HearthServer(address: address, models: provider, security: security, computeThreads: threads)
         let outcome = ServeOutcome()
         let done = DispatchSemaphore(value: 0)
         Task {
