@@ -19,6 +19,20 @@ func jsonBytes(_ object: Any) -> [UInt8] {
 enum FastJSONWriter {
     /// Appends `value`'s JSON to `out`; false when it holds something only `JSONSerialization` handles.
     static func write(_ value: Any, into out: inout [UInt8]) -> Bool {
+        // The common exact types first, by identity: a failed `as?` to String or to a collection tries the
+        // Objective-C bridging casts (an NSNull value went through three before `is NSNull`), per value per token.
+        let t = ObjectIdentifier(type(of: value))
+        if t == ObjectIdentifier(String.self), let s = value as? String {
+            writeString(s, into: &out)
+            return true
+        }
+        if t == ObjectIdentifier(NSNull.self) {
+            out.append(contentsOf: "null".utf8)
+            return true
+        }
+        if t == ObjectIdentifier(Int.self) || t == ObjectIdentifier(Double.self) || t == ObjectIdentifier(Bool.self) {
+            return writeScalar(value, into: &out)
+        }
         switch value {
         case let s as String:
             writeString(s, into: &out)
