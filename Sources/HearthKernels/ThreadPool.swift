@@ -107,12 +107,8 @@ public final class ThreadPool: @unchecked Sendable {
             target &+= UInt64(count - 1)
             publish(kind: 1)
             escaping(0, count)
-            var spins = 0
-            while finished.load(ordering: .acquiring) != target {
-                cpuRelax()
-                spins &+= 1
-                if spins & 127 == 0 { sched_yield() }  // a worker preempted on this CPU gets it back
-            }
+            let target = self.target
+            spin { finished.load(ordering: .acquiring) == target }
             job = nil
         }
     }
@@ -157,12 +153,7 @@ public final class ThreadPool: @unchecked Sendable {
                 claim.store(chunkTag << 40 | UInt64(chunks) << 20, ordering: .releasing)
                 publish(kind: 0)
                 takeChunks(thread: 0)
-                var spins = 0
-                while completed.load(ordering: .acquiring) != chunks {
-                    cpuRelax()
-                    spins &+= 1
-                    if spins & 127 == 0 { sched_yield() }  // a worker preempted on this CPU gets it back
-                }
+                spin { completed.load(ordering: .acquiring) == chunks }
                 chunkBody = nil
                 chunkPrepare = nil
             }
@@ -187,6 +178,17 @@ public final class ThreadPool: @unchecked Sendable {
             chunkBody!(thread, s, min(chunkItems, s + chunkGrain))
             completed.add(1, ordering: .releasing)
             word = claim.load(ordering: .acquiring)
+        }
+    }
+
+    /// The calling thread's wait for a job's end: spins, yielding now and then so that a worker preempted on
+    /// this CPU gets it back.
+    @inline(__always) private func spin(until done: () -> Bool) {
+        var spins = 0
+        while !done() {
+            cpuRelax()
+            spins &+= 1
+            if spins & 127 == 0 { sched_yield() }
         }
     }
 
